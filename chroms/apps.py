@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ChromsConfig(AppConfig):
+    name = "chroms"
+    verbose_name = "Chromosome sizes"

@@ -1,0 +1,296 @@
+"""Settings of the HiGlass tileset server: the one place where configuration is read.
+
+Every setting is looked up in this order:
+
+1. the environment (the seed's names first, then the reference server's names),
+2. ``config.json`` in the data folder (``BASE_DIR``),
+3. the built-in default.
+
+``docs/configuration.md`` lists every setting; ``config.json.sample`` shows the file.
+"""
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+_MISSING = object()
+_TRUE = {"1", "true", "yes", "on", "y", "t"}
+_FALSE = {"0", "false", "no", "off", "n", "f", ""}
+
+
+def parse_bool(value, name="value"):
+    """Read a boolean from JSON (true/false) or text (true/false/1/0/yes/no/on/off)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (true/false, 1/0, yes/no), got {value!r}")
+
+
+def _parse_int(value, name):
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from None
+
+
+def _parse_list(value, name):
+    if isinstance(value, (list, tuple)):
+        return [str(item) for item in value]
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    raise ImproperlyConfigured(f"{name} must be a list or a comma-separated string, got {value!r}")
+
+
+def _first_env(names):
+    for name in names:
+        if name in os.environ:
+            return os.environ[name]
+    return _MISSING
+
+
+# --- the data folder and config.json -------------------------------------------------------
+
+_base_dir_env = _first_env(["BASE_DIR", "HIGLASS_SERVER_BASE_DIR"])
+BASE_DIR = Path(_base_dir_env).expanduser().resolve() if _base_dir_env is not _MISSING else PROJECT_DIR
+BASE_DIR.mkdir(parents=True, exist_ok=True)
+
+CONFIG_FILE = Path(os.environ.get("HIGLASS_CONFIG", BASE_DIR / "config.json"))
+try:
+    CONFIG = json.loads(CONFIG_FILE.read_text()) if CONFIG_FILE.exists() else {}
+except (OSError, ValueError) as exc:
+    raise ImproperlyConfigured(f"Cannot read {CONFIG_FILE}: {exc}") from exc
+if not isinstance(CONFIG, dict):
+    raise ImproperlyConfigured(f"{CONFIG_FILE} must hold a JSON object")
+
+
+def get_setting(name, default=None, *, aliases=(), cast=None):
+    """Environment (``name`` then ``aliases``), then config.json (same names), then ``default``."""
+    names = [name, *aliases]
+    value = _first_env(names)
+    if value is _MISSING:
+        value = next((CONFIG[n] for n in names if n in CONFIG), _MISSING)
+    if value is _MISSING or value is None:
+        return default
+    if cast is bool:
+        return parse_bool(value, name)
+    if cast is int:
+        return _parse_int(value, name)
+    if cast is list:
+        return _parse_list(value, name)
+    return value
+
+
+# --- core ----------------------------------------------------------------------------------
+
+DEBUG = get_setting("DEBUG", False, cast=bool)
+
+
+def _secret_key():
+    configured = get_setting("SECRET_KEY")
+    if configured:
+        return str(configured)
+    key_file = BASE_DIR / ".secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = secrets.token_urlsafe(50)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+SECRET_KEY = _secret_key()
+
+ALLOWED_HOSTS = get_setting("ALLOWED_HOSTS", ["*"], cast=list)
+SITE_URL = get_setting("SITE_URL")
+if SITE_URL:
+    ALLOWED_HOSTS.append(SITE_URL)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "guardian",
+    "tilesets",
+    "chroms",
+]
+# Seed 000: config.json may list extra Django apps to install.
+INSTALLED_APPS += [app for app in get_setting("INSTALLED_APPS", [], cast=list) if app not in INSTALLED_APPS]
+
+MIDDLEWARE = [
+    "higlass_server.middleware.BasePathMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "higlass_server.urls"
+WSGI_APPLICATION = "higlass_server.wsgi.application"
+APPEND_SLASH = False  # the API answers with and without the trailing slash itself
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+# --- database ------------------------------------------------------------------------------
+
+DATABASE_URL = get_setting("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+try:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+ANONYMOUS_USER_NAME = None  # guardian: no stand-in row for anonymous users
+
+# --- files ---------------------------------------------------------------------------------
+
+MEDIA_ROOT = str(Path(get_setting("HIGLASS_MEDIA_ROOT", BASE_DIR / "media", aliases=("MEDIA_ROOT",))).resolve())
+Path(MEDIA_ROOT, "uploads").mkdir(parents=True, exist_ok=True)
+MEDIA_URL = "/media/"  # nothing is served there: files are reached only through the API
+HIGLASS_CACHE_DIR = get_setting("HIGLASS_CACHE_DIR")
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10000  # the tiles endpoint enforces its own limit of 1000 ids
+
+APP_BASEPATH = str(get_setting("APP_BASEPATH", "")).strip().rstrip("/")
+if APP_BASEPATH and not APP_BASEPATH.startswith("/"):
+    APP_BASEPATH = "/" + APP_BASEPATH
+if APP_BASEPATH:
+    FORCE_SCRIPT_NAME = APP_BASEPATH
+    SESSION_COOKIE_PATH = APP_BASEPATH + "/"
+    CSRF_COOKIE_PATH = APP_BASEPATH + "/"
+STATIC_URL = f"{APP_BASEPATH}/hgs-static/"
+STATIC_ROOT = str(BASE_DIR / "hgs-static")
+LOGIN_URL = f"{APP_BASEPATH}/admin/login/"
+LOGIN_REDIRECT_URL = f"{APP_BASEPATH}/admin/"
+LOGOUT_REDIRECT_URL = f"{APP_BASEPATH}/admin/"
+
+USE_X_FORWARDED_HOST = True
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+# --- the API -------------------------------------------------------------------------------
+
+UPLOAD_ENABLED = get_setting("UPLOAD_ENABLED", True, cast=bool)
+PUBLIC_UPLOAD_ENABLED = get_setting("PUBLIC_UPLOAD_ENABLED", True, cast=bool)
+MAX_TILES_PER_REQUEST = 1000
+MAX_BAM_TILE_WIDTH = get_setting("MAX_BAM_TILE_WIDTH", 100000, cast=int)
+MAX_FASTA_TILE_WIDTH = get_setting("MAX_FASTA_TILE_WIDTH", 100000, cast=int)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.BasicAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "higlass_server.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+CORS_ALLOWED_ORIGINS = get_setting("CORS_ALLOWED_ORIGINS", [], cast=list)
+CORS_ALLOW_ALL_ORIGINS = not CORS_ALLOWED_ORIGINS
+CORS_EXPOSE_HEADERS = ["Content-Length", "Content-Range"]
+
+# --- Redis tile cache (optional: on when REDIS_HOST is set) --------------------------------
+
+REDIS_HOST = get_setting("REDIS_HOST")
+REDIS_PORT = get_setting("REDIS_PORT", 6379, cast=int)
+REDIS_DB = get_setting("REDIS_DB", 0, cast=int)
+REDIS_PASSWORD = get_setting("REDIS_PASSWORD")
+
+# --- fragments (snippets) ------------------------------------------------------------------
+
+SNIPPET_MAT_MAX_OUT_DIM = get_setting("SNIPPET_MAT_MAX_OUT_DIM", 512, aliases=("SNIPPET_HIC_MAX_OUT_DIM",), cast=int)
+SNIPPET_MAT_MAX_DATA_DIM = get_setting("SNIPPET_MAT_MAX_DATA_DIM", 4096, aliases=("SNIPPET_HIC_MAX_DATA_DIM",), cast=int)
+SNIPPET_IMG_MAX_OUT_DIM = get_setting("SNIPPET_IMG_MAX_OUT_DIM", 1024, cast=int)
+SNIPPET_OSM_MAX_DATA_DIM = get_setting("SNIPPET_OSM_MAX_DATA_DIM", 2048, cast=int)
+SNIPPET_IMT_MAX_DATA_DIM = get_setting("SNIPPET_IMT_MAX_DATA_DIM", 2048, cast=int)
+
+# --- logging -------------------------------------------------------------------------------
+
+
+def _level(name):
+    level = str(get_setting(name, "WARNING")).upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ImproperlyConfigured(f"{name} must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL; got {level!r}")
+    return level
+
+
+LOG_DIR = Path(get_setting("LOG_DIR", BASE_DIR / "log"))
+LOG_DIR.mkdir(parents=True, exist_ok=True)
+LOG_LEVEL_CONSOLE = _level("LOG_LEVEL_CONSOLE")
+LOG_LEVEL_FILE = _level("LOG_LEVEL_FILE")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "level": LOG_LEVEL_CONSOLE, "formatter": "plain"},
+        "file": {
+            "class": "logging.handlers.RotatingFileHandler",
+            "filename": str(LOG_DIR / "hgs.log"),
+            "maxBytes": 10 * 1024 * 1024,
+            "backupCount": 3,
+            "level": LOG_LEVEL_FILE,
+            "formatter": "plain",
+        },
+    },
+    "loggers": {
+        logger: {"handlers": ["console", "file"], "level": _level(setting), "propagate": False}
+        for logger, setting in [
+            ("django", "LOG_LEVEL_DJANGO"),
+            ("tilesets", "LOG_LEVEL_TILESETS"),
+            ("chroms", "LOG_LEVEL_CHROMS"),
+            ("fragments", "LOG_LEVEL_FRAGMENTS"),
+            ("higlass_server", "LOG_LEVEL_DJANGO"),
+        ]
+    },
+}

@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+
+from tilesets import views as tileset_views
+
+api = [
+    path("", include("tilesets.urls")),
+    path("", include("chroms.urls")),
+    path("api-auth/", include("rest_framework.urls")),
+    re_path(r"^.*$", tileset_views.api_not_found),
+]
+
+urlpatterns = [
+    path("", tileset_views.index, name="index"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api)),
+]
+
+handler400 = "higlass_server.errors.bad_request"
+handler403 = "higlass_server.errors.permission_denied"
+handler404 = "higlass_server.errors.page_not_found"
+handler500 = "higlass_server.errors.server_error"

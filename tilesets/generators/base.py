@@ -1,0 +1,49 @@
+"""The contract between the tile service and the generators (no Django here).
+
+A generator turns a file into tileset_info and tiles. It receives a :class:`Source` (file paths
+plus context the service looked up) and raises :class:`GeneratorError` for a file or a request
+it cannot serve; the service turns that into a per-tileset or per-tile ``{"error": ...}``.
+"""
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+
+class GeneratorError(Exception):
+    """The file cannot be read as this filetype, or the tile request does not fit the file."""
+
+
+@dataclass(frozen=True)
+class Source:
+    datafile: str
+    indexfile: Optional[str] = None
+    # Facts the service provides, e.g. {"chromsizes": [(name, length), ...]} of the coordSystem.
+    context: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TileRequest:
+    """One parsed tile id: ``<uid>.<zoom>.<x>[.<y>][.<extra>...]``."""
+
+    id: str  # the id exactly as the client sent it: the key of the answer
+    uid: str
+    zoom: int
+    coords: tuple  # (x,) or (x, y)
+    extra: tuple = ()  # e.g. ("KR",) for cooler, ("max",) for bigWig
+
+
+@dataclass(frozen=True)
+class Generator:
+    """What one filetype can do. Only ``filetype`` and ``validate`` are required."""
+
+    filetype: str
+    # validate(datafile, indexfile) -> None; raises GeneratorError when the file does not open.
+    validate: Callable[[str, Optional[str]], None]
+    # tileset_info(source) -> dict of the filetype's keys.
+    tileset_info: Optional[Callable[[Source], dict]] = None
+    # tiles(source, [TileRequest], options) -> {tile id: tile}; absent ids mean empty tiles.
+    tiles: Optional[Callable[[Source, list, Optional[dict]], dict]] = None
+    # chromsizes(source) -> [(name, length), ...] in the file's order.
+    chromsizes: Optional[Callable[[Source], list]] = None
+    dimensions: int = 1  # number of tile coordinates after the zoom level
+    needs_index: bool = False

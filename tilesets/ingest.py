@@ -1,0 +1,301 @@
+"""The tileset lifecycle service: ingest (API upload and ``ingest_tileset``), update, delete.
+
+One path for both callers: everything is validated before a byte is copied, the file is copied
+(or only pointed at, ``no_upload``), then the row is written in a transaction; any failure removes
+what was copied, so a failed ingest leaves neither a row nor a file.
+"""
+
+import logging
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+
+from . import generators
+from .access import grant_owner_permissions
+from .models import UID_PATTERN, Project, Tileset
+
+logger = logging.getLogger("tilesets")
+
+UPLOAD_DIR = "uploads"
+COPY_CHUNK = 4 * 1024 * 1024
+
+
+class IngestError(Exception):
+    """An ingest or update that cannot be done; the message is one line for the user."""
+
+    status = 400
+
+
+class UidTaken(IngestError):
+    pass
+
+
+class NotFound(IngestError):
+    status = 404
+
+
+# --- paths ---------------------------------------------------------------------------------
+
+
+def media_root():
+    return Path(settings.MEDIA_ROOT).resolve()
+
+
+def is_within(path, root):
+    path, root = Path(path).resolve(), Path(root).resolve()
+    return path == root or root in path.parents
+
+
+def stored_path(name):
+    """Absolute path of a stored file name (relative to MEDIA_ROOT), or None if it escapes it."""
+    if not name:
+        return None
+    path = (media_root() / str(name)).resolve()
+    return path if is_within(path, media_root()) else None
+
+
+def data_path(tileset):
+    path = stored_path(tileset.datafile.name)
+    return str(path) if path else None
+
+
+def index_path(tileset):
+    path = stored_path(tileset.indexfile.name if tileset.indexfile else None)
+    return str(path) if path else None
+
+
+# --- validation ----------------------------------------------------------------------------
+
+
+def check_uid(uid):
+    if not uid or len(uid) > 100 or not re.match(UID_PATTERN, uid):
+        raise IngestError(f"Invalid uid {uid!r}: use 1-100 letters, digits, '-' or '_' (no '.', '/' or spaces).")
+    if Tileset.objects.filter(uuid=uid).exists():
+        raise UidTaken(f"A tileset with uid {uid!r} already exists.")
+
+
+def check_filetype(filetype, strict):
+    if not filetype or not filetype.strip():
+        raise IngestError("A filetype is required (e.g. cooler, bigwig, multivec, chromsizes-tsv).")
+    if strict and filetype not in generators.KNOWN_FILETYPES:
+        raise IngestError(f"Unknown filetype {filetype!r}; known filetypes: {', '.join(generators.KNOWN_FILETYPES)}.")
+
+
+def _local_file(filename, no_upload, what="file"):
+    """Resolve a command-line path; for ``no_upload`` it must lie under MEDIA_ROOT."""
+    text = str(filename)
+    if "://" in text:
+        raise IngestError(f"{text}: URLs cannot be ingested; download the {what} first.")
+    path = Path(text).expanduser()
+    if no_upload and not path.is_absolute():
+        path = media_root() / path
+    if not path.exists():
+        where = " under the media root" if no_upload else ""
+        raise IngestError(f"{what.capitalize()} does not exist{where}: {text}")
+    if not path.is_file():
+        raise IngestError(f"Not a regular file: {text}")
+    if no_upload and not is_within(path, media_root()):
+        raise IngestError(f"With --no-upload the {what} must lie under the media root ({media_root()}): {text}")
+    return path.resolve()
+
+
+@dataclass
+class _Input:
+    """A file to ingest: a local path, or an uploaded file (which has a temporary path)."""
+
+    path: Path
+    original_name: str
+    upload: object = None  # django UploadedFile when it came through the API
+
+
+def _as_input(value, no_upload, what):
+    if value is None:
+        return None
+    if hasattr(value, "temporary_file_path"):
+        return _Input(Path(value.temporary_file_path()), os.path.basename(value.name), upload=value)
+    if hasattr(value, "read"):
+        raise IngestError(f"The {what} must be uploaded as a file.")
+    path = _local_file(value, no_upload, what)
+    return _Input(path, path.name)
+
+
+def _owner(owner):
+    if owner is None or hasattr(owner, "pk"):
+        return owner
+    try:
+        return get_user_model().objects.get(username=owner)
+    except get_user_model().DoesNotExist:
+        raise IngestError(f"No such user: {owner!r}") from None
+
+
+# --- copying -------------------------------------------------------------------------------
+
+
+def _copy_in(item, progress=None):
+    """Copy (or, for an upload, move) a file into MEDIA_ROOT/uploads/; returns its stored name."""
+    if item.upload is not None:
+        return default_storage.save(f"{UPLOAD_DIR}/{item.original_name}", item.upload)
+    name = default_storage.get_available_name(f"{UPLOAD_DIR}/{item.original_name}")
+    target = Path(default_storage.path(name))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(item.path, "rb") as src, open(target, "xb") as dst:
+            while chunk := src.read(COPY_CHUNK):
+                dst.write(chunk)
+                if progress:
+                    progress(len(chunk))
+        shutil.copystat(item.path, target, follow_symlinks=True)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return name
+
+
+def _remove_stored(name):
+    path = stored_path(name)
+    if path is None or not is_within(path, media_root() / UPLOAD_DIR):
+        logger.warning("Refusing to remove %s: not a server-owned upload", name)
+        return False
+    try:
+        path.unlink()
+        return True
+    except FileNotFoundError:
+        logger.warning("File of a deleted tileset was already gone: %s", path)
+    except OSError as exc:
+        logger.warning("Could not remove %s: %s", path, exc)
+    return False
+
+
+# --- the service ---------------------------------------------------------------------------
+
+
+def ingest_tileset(
+    *,
+    datafile,
+    filetype,
+    datatype=None,
+    coordSystem="",
+    coordSystem2="",
+    uid=None,
+    name=None,
+    description="",
+    project_name=None,
+    project=None,
+    indexfile=None,
+    no_upload=False,
+    owner=None,
+    private=False,
+    temporary=False,
+    strict_filetype=True,
+    progress=None,
+):
+    """Validate, store and register one tileset; returns the new :class:`Tileset`.
+
+    ``datafile``/``indexfile`` are local paths (command line) or uploaded files (API).
+    ``progress(nbytes)`` is called while copying, for progress bars.
+    Raises :class:`IngestError` (nothing stored) on any problem.
+    """
+    check_filetype(filetype, strict_filetype)
+    if uid is not None:
+        check_uid(uid)
+    owner = _owner(owner)
+    if project_name and project is not None:
+        raise IngestError("Give either a project or a project name, not both.")
+
+    data = _as_input(datafile, no_upload, "file")
+    if data is None:
+        raise IngestError("A data file is required.")
+    index = _as_input(indexfile, no_upload, "index file")
+    generator = generators.get(filetype)
+    if generator is not None:
+        if generator.needs_index and index is None:
+            raise IngestError(f"The filetype {filetype} needs an index file (--indexfile).")
+        try:
+            generator.validate(str(data.path), str(index.path) if index else None)
+        except generators.GeneratorError as exc:
+            raise IngestError(f"{data.original_name} does not open as {filetype}: {exc}") from None
+        except Exception as exc:  # a reader library failing on garbage input
+            raise IngestError(f"{data.original_name} does not open as {filetype}: {exc}") from None
+
+    copied = []
+    try:
+        if no_upload:
+            data_name = str(data.path.relative_to(media_root()))
+            index_name = str(index.path.relative_to(media_root())) if index else None
+        else:
+            data_name = _copy_in(data, progress)
+            copied.append(data_name)
+            index_name = _copy_in(index) if index else None
+            if index_name:
+                copied.append(index_name)
+        with transaction.atomic():
+            if project_name:
+                project, _ = Project.objects.get_or_create(name=project_name, defaults={"owner": owner})
+            tileset = Tileset.objects.create(
+                uuid=uid or Tileset._meta.get_field("uuid").default(),
+                datafile=data_name,
+                indexfile=index_name,
+                owns_file=not no_upload,
+                filetype=filetype,
+                datatype=datatype,
+                coordSystem=coordSystem or "",
+                coordSystem2=coordSystem2 or "",
+                name=name if name else data.original_name,
+                description=description or "",
+                project=project,
+                owner=owner,
+                private=bool(private),
+                temporary=temporary,
+            )
+            grant_owner_permissions(tileset)
+    except IntegrityError:
+        for stored in copied:
+            _remove_stored(stored)
+        raise UidTaken(f"A tileset with uid {uid!r} already exists.") from None
+    except BaseException:
+        for stored in copied:
+            _remove_stored(stored)
+        raise
+    logger.info("Ingested %s", tileset)
+    return tileset
+
+
+EDITABLE_FIELDS = ("name", "description", "datatype", "coordSystem", "coordSystem2", "private", "project")
+
+
+def update_tileset(tileset, **changes):
+    """Change the editable metadata of a tileset (``project`` may be a Project or None)."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise IngestError(f"Cannot change: {', '.join(sorted(unknown))}.")
+    for field, value in changes.items():
+        setattr(tileset, field, value)
+    tileset.save(update_fields=list(changes) or None)
+    return tileset
+
+
+def delete_tileset(tileset):
+    """Delete the row; then remove the data and index files if (and only if) the server owns them.
+
+    Returns the list of files removed. A file already gone is logged, not an error.
+    """
+    names = [tileset.datafile.name, tileset.indexfile.name if tileset.indexfile else None]
+    owned = tileset.owns_file
+    removed = []
+
+    def remove_files():
+        for name in filter(None, names):
+            if owned and _remove_stored(name):
+                removed.append(name)
+
+    with transaction.atomic():
+        tileset.delete()
+        transaction.on_commit(remove_files)
+    return removed

@@ -1,0 +1,111 @@
+"""JSON shapes of the tileset API: one public shape for list and detail, plus input validation."""
+
+import json
+import os
+
+from rest_framework import serializers
+
+from .models import Project, Tileset, UID_PATTERN
+
+
+class TilesetSerializer(serializers.ModelSerializer):
+    """The public shape of a tileset (list items, detail, create and update answers).
+
+    It never shows a server path: ``datafile`` is the bare file name.
+    """
+
+    datafile = serializers.SerializerMethodField()
+    owner = serializers.SerializerMethodField()
+    project = serializers.SerializerMethodField()
+    project_name = serializers.SerializerMethodField()
+    project_owner = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Tileset
+        fields = (
+            "uuid", "datafile", "filetype", "datatype", "private", "name", "coordSystem", "coordSystem2",
+            "created", "owner", "project", "project_name", "project_owner", "description",
+        )
+
+    def get_datafile(self, obj):
+        return os.path.basename(obj.datafile.name) if obj.datafile else ""
+
+    def get_owner(self, obj):
+        return obj.owner.username if obj.owner_id else None
+
+    def get_project(self, obj):
+        return obj.project.uuid if obj.project_id else None
+
+    def get_project_name(self, obj):
+        return obj.project.name if obj.project_id else ""
+
+    def get_project_owner(self, obj):
+        return obj.project.owner.username if obj.project_id and obj.project.owner_id else ""
+
+
+class _ProjectField(serializers.SlugRelatedField):
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="uuid", queryset=Project.objects.all(), **kwargs)
+
+
+class TilesetUploadSerializer(serializers.Serializer):
+    """Fields of ``POST /api/v1/tilesets/`` (multipart)."""
+
+    datafile = serializers.FileField()
+    indexfile = serializers.FileField(required=False)
+    filetype = serializers.CharField()
+    datatype = serializers.CharField(required=False, default="unknown")
+    coordSystem = serializers.CharField()
+    coordSystem2 = serializers.CharField(required=False, default="", allow_blank=True)
+    uid = serializers.RegexField(UID_PATTERN, max_length=100, required=False)
+    name = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    private = serializers.BooleanField(required=False, default=False)
+    project = _ProjectField(required=False, allow_null=True)
+    project_name = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        if attrs.get("project") and attrs.get("project_name"):
+            raise serializers.ValidationError("Give either project (a uuid) or project_name, not both.")
+        return attrs
+
+
+IMMUTABLE_FIELDS = ("uuid", "datafile", "indexfile", "filetype", "owner", "created")
+
+
+class TilesetUpdateSerializer(serializers.Serializer):
+    """Fields of ``PATCH /api/v1/tilesets/<uuid>/``; the file and the uuid cannot change."""
+
+    name = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True)
+    datatype = serializers.CharField(required=False, allow_null=True)
+    coordSystem = serializers.CharField(required=False)
+    coordSystem2 = serializers.CharField(required=False, allow_blank=True)
+    private = serializers.BooleanField(required=False)
+    project = _ProjectField(required=False, allow_null=True)
+
+    def validate(self, attrs):
+        tileset = self.context["tileset"]
+        current = TilesetSerializer(tileset).data
+        changed = [
+            field for field in IMMUTABLE_FIELDS
+            if field in self.initial_data and str(self.initial_data[field]) != str(current.get(field))
+        ]
+        if changed:
+            raise serializers.ValidationError(
+                f"{', '.join(changed)} cannot be changed; ingest the file again under a new uid instead."
+            )
+        return attrs
+
+
+class ViewConfInputSerializer(serializers.Serializer):
+    """Body of ``POST /api/v1/viewconfs/``."""
+
+    viewconf = serializers.JSONField()
+    uid = serializers.CharField(required=False, max_length=100)
+    higlassVersion = serializers.CharField(required=False, allow_blank=True, max_length=16, default="")
+
+    def validate_viewconf(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("The view config must be a JSON object.")
+        return json.dumps(value)

@@ -1,0 +1,149 @@
+"""The tile service: tileset_info and tiles for any filetype, through the generator registry.
+
+Used by the ``/api/v1/tileset_info/`` and ``/api/v1/tiles/`` views. The visibility rule is applied
+here, before any file is read. Every per-tileset or per-tile failure becomes an ``{"error": ...}``
+entry (or an absent tile), never an exception for the whole request.
+"""
+
+import logging
+import re
+
+from django.conf import settings
+
+from . import generators
+from .access import visible_tilesets
+from .ingest import data_path, index_path
+from .models import UID_PATTERN, Tileset
+
+logger = logging.getLogger("tilesets")
+
+OSM_IMAGE_INFO = {"min_x": 0, "max_height": 134217728, "min_y": 0, "max_y": 134217728, "max_zoom": 19, "tile_size": 256}
+_INT = re.compile(r"^[0-9]+$")
+_UID = re.compile(UID_PATTERN)
+
+
+class TooManyTiles(Exception):
+    pass
+
+
+def _unique(values):
+    return list(dict.fromkeys(values))
+
+
+def _lookup(uids, user):
+    """(records by uid, set of uids the user may see) for the given uids, in two queries."""
+    records = {t.uuid: t for t in Tileset.objects.filter(uuid__in=uids)}
+    visible = set(visible_tilesets(user, Tileset.objects.filter(uuid__in=uids)).values_list("uuid", flat=True))
+    return records, visible
+
+
+def source_of(tileset):
+    datafile = data_path(tileset)
+    if datafile is None:
+        raise generators.GeneratorError("the tileset's file lies outside the media folder")
+    return generators.Source(datafile=datafile, indexfile=index_path(tileset))
+
+
+def _failure(tileset, exc):
+    if isinstance(exc, generators.GeneratorError):
+        return f"Unable to read tileset {tileset.uuid}: {exc}"
+    logger.exception("Generator for %s (%s) failed", tileset.uuid, tileset.filetype)
+    return f"Unable to read tileset {tileset.uuid} as {tileset.filetype}."
+
+
+def tileset_infos(uids, user):
+    """``{uid: info}`` for each distinct uid, in request order."""
+    uids = _unique(uids)
+    records, visible = _lookup(uids, user)
+    answer = {}
+    for uid in uids:
+        if uid == "osm-image":
+            answer[uid] = dict(OSM_IMAGE_INFO)
+            continue
+        tileset = records.get(uid)
+        if tileset is None:
+            answer[uid] = {"error": f"No such tileset with uid: {uid}"}
+            continue
+        if uid not in visible:
+            answer[uid] = {"error": "Forbidden"}
+            continue
+        generator = generators.get(tileset.filetype)
+        if generator is None or generator.tileset_info is None:
+            info = {"error": f"Unknown filetype {tileset.filetype}"}
+        else:
+            try:
+                info = generator.tileset_info(source_of(tileset))
+            except Exception as exc:
+                info = {"error": _failure(tileset, exc)}
+        info["name"] = tileset.name
+        info["datatype"] = tileset.datatype
+        info["coordSystem"] = tileset.coordSystem
+        info["coordSystem2"] = tileset.coordSystem2
+        answer[uid] = info
+    return answer
+
+
+def parse_tile_id(tile_id, dimensions):
+    """A :class:`TileRequest` for ``uid.zoom.x[.y][.extra...]``, or raise ValueError with a reason."""
+    parts = tile_id.split(".")
+    uid, rest = parts[0], parts[1:]
+    if not _UID.match(uid):
+        raise ValueError(f"Malformed tile id {tile_id!r}: it must start with a tileset uid.")
+    if len(rest) < 1 + dimensions:
+        shape = "uid.zoom.x" + (".y" if dimensions == 2 else "")
+        raise ValueError(f"Malformed tile id {tile_id!r}: expected {shape}.")
+    numbers = rest[: 1 + dimensions]
+    if not all(_INT.match(n) for n in numbers):
+        raise ValueError(f"Malformed tile id {tile_id!r}: zoom and positions must be non-negative integers.")
+    zoom, *coords = (int(n) for n in numbers)
+    return generators.TileRequest(tile_id, uid, zoom, tuple(coords), tuple(rest[1 + dimensions:]))
+
+
+def get_tiles(tile_ids, user, options_by_uid=None):
+    """``{tile id: tile}`` for the requested ids.
+
+    ``options_by_uid`` maps a tileset uid to the POST ``options`` for its tiles. Unknown tilesets
+    and malformed ids give ``{"error": ...}`` entries; tiles of tilesets the user may not see are
+    left out, as are tiles the generator did not produce.
+    """
+    tile_ids = _unique(tile_ids)
+    if len(tile_ids) > settings.MAX_TILES_PER_REQUEST:
+        raise TooManyTiles("Too many tiles were requested.")
+    options_by_uid = options_by_uid or {}
+    by_uid = {}
+    answer = {}
+    for tile_id in tile_ids:
+        uid = tile_id.split(".", 1)[0]
+        if "." not in tile_id or not _UID.match(uid):
+            answer[tile_id] = {"error": f"Malformed tile id {tile_id!r}: expected uid.zoom.x[.y]."}
+            continue
+        by_uid.setdefault(uid, []).append(tile_id)
+    records, visible = _lookup(list(by_uid), user)
+
+    for uid, ids in by_uid.items():
+        tileset = records.get(uid)
+        if tileset is None:
+            answer.update({tile_id: {"error": f"No such tileset with uid: {uid}"} for tile_id in ids})
+            continue
+        if uid not in visible:
+            continue  # private: silently absent, as in the reference
+        generator = generators.get(tileset.filetype)
+        if generator is None or generator.tiles is None:
+            answer.update({tile_id: {"error": f"Unknown tileset filetype: {tileset.filetype}"} for tile_id in ids})
+            continue
+        requests = []
+        for tile_id in ids:
+            try:
+                requests.append(parse_tile_id(tile_id, generator.dimensions))
+            except ValueError as exc:
+                answer[tile_id] = {"error": str(exc)}
+        if not requests:
+            continue
+        try:
+            produced = generator.tiles(source_of(tileset), requests, options_by_uid.get(uid))
+        except Exception as exc:
+            message = _failure(tileset, exc)
+            answer.update({request.id: {"error": message} for request in requests})
+            continue
+        answer.update({request.id: produced[request.id] for request in requests if request.id in produced})
+    return answer

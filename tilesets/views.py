@@ -1,0 +1,265 @@
+"""HTTP layer of the tileset API: parse and validate, apply the visibility rule, call a service."""
+
+import json
+
+import jsonschema
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Lower
+from django.http import HttpResponse, JsonResponse
+from rest_framework import permissions, status, viewsets
+from rest_framework.exceptions import NotAuthenticated, PermissionDenied
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from higlass_server.errors import ApiError, error_body
+
+from . import ingest, tiles
+from .access import can_write, visible_tilesets
+from .models import Tileset, ViewConf
+from .schemas import TILES_POST_SCHEMA
+from .serializers import (
+    TilesetSerializer,
+    TilesetUpdateSerializer,
+    TilesetUploadSerializer,
+    ViewConfInputSerializer,
+)
+
+BOOL_FALSE = {"0", "false", "no", "off"}
+
+
+def json_answer(data, status_code=200):
+    """JSON as the reference's tile views write it (Python's json.dumps defaults)."""
+    return HttpResponse(json.dumps(data), content_type="application/json", status=status_code)
+
+
+def read_json_body(request):
+    try:
+        return json.loads(request.body)
+    except RequestDataTooBig:
+        raise ApiError("The request body is too large.", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE) from None
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError("Unable to parse request body as JSON.") from None
+
+
+def require_uploads(request, public_allowed=False):
+    """Writes need UPLOAD_ENABLED and, unless ``public_allowed``, an authenticated caller."""
+    if not settings.UPLOAD_ENABLED:
+        raise PermissionDenied("Uploads disabled.")
+    if not public_allowed and not request.user.is_authenticated:
+        raise NotAuthenticated()
+
+
+# --- /api/v1/tilesets/ ---------------------------------------------------------------------
+
+
+class TilesetPagination(LimitOffsetPagination):
+    default_limit = 10
+    max_limit = 1_000_000  # clients ask for 10000 and 100000 at once
+
+    def get_offset(self, request):
+        offset = super().get_offset(request)
+        return min(offset, 2**62)
+
+
+class TilesetWritePermission(permissions.BasePermission):
+    def has_permission(self, request, view):
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        require_uploads(request)
+        return True
+
+    def has_object_permission(self, request, view, obj):
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        if not can_write(request.user, obj):
+            raise PermissionDenied("You may only change or delete your own tilesets.")
+        return True
+
+
+ORDER_FIELDS = {
+    name.lower(): name
+    for name in ("uuid", "name", "created", "filetype", "datatype", "coordSystem", "coordSystem2", "description", "private")
+}
+TEXT_ORDER_FIELDS = {"uuid", "name", "filetype", "datatype", "coordSystem", "coordSystem2", "description"}
+
+
+class TilesetViewSet(viewsets.ModelViewSet):
+    serializer_class = TilesetSerializer
+    pagination_class = TilesetPagination
+    permission_classes = [TilesetWritePermission]
+    lookup_field = "uuid"
+    lookup_value_regex = r"[^/.]+"
+
+    def get_queryset(self):
+        queryset = visible_tilesets(
+            self.request.user, Tileset.objects.select_related("owner", "project", "project__owner")
+        )
+        if self.action != "list":
+            return queryset
+        params = self.request.query_params
+        if "t" in params:
+            queryset = queryset.filter(filetype=params["t"])
+        datatypes = params.getlist("dt")
+        if datatypes:
+            queryset = queryset.filter(datatype__in=datatypes)
+        if params.get("ac"):
+            queryset = queryset.filter(name__icontains=params["ac"])
+        if params.get("o"):
+            field = ORDER_FIELDS.get(params["o"].lower())
+            if field is None:
+                raise ApiError(f"Cannot order by {params['o']!r}; use one of: {', '.join(ORDER_FIELDS.values())}.")
+            key = Lower(field) if field in TEXT_ORDER_FIELDS else F(field)
+            descending = "r" in params and params["r"].lower() not in BOOL_FALSE
+            key = key.desc() if descending else key.asc()
+            queryset = queryset.order_by(key, "-id" if descending else "id")
+        return queryset
+
+    def get_object(self):
+        uuid = self.kwargs["uuid"]
+        tileset = self.get_queryset().filter(uuid=uuid).first()
+        if tileset is None:
+            raise ApiError(f"Unable to locate tileset instance for uuid: {uuid}", status.HTTP_404_NOT_FOUND)
+        self.check_object_permissions(self.request, tileset)
+        return tileset
+
+    def create(self, request, *args, **kwargs):
+        upload = TilesetUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        fields = upload.validated_data
+        try:
+            tileset = ingest.ingest_tileset(
+                datafile=fields["datafile"],
+                indexfile=fields.get("indexfile"),
+                filetype=fields["filetype"],
+                datatype=fields["datatype"],
+                coordSystem=fields["coordSystem"],
+                coordSystem2=fields["coordSystem2"],
+                uid=fields.get("uid"),
+                name=fields["name"],
+                description=fields["description"],
+                private=fields["private"],
+                project=fields.get("project"),
+                project_name=fields["project_name"] or None,
+                owner=request.user,
+                strict_filetype=False,
+            )
+        except ingest.IngestError as exc:
+            raise ApiError(str(exc), exc.status) from None
+        return Response(TilesetSerializer(tileset).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        tileset = self.get_object()
+        changes = TilesetUpdateSerializer(data=request.data, context={"tileset": tileset})
+        changes.is_valid(raise_exception=True)
+        try:
+            ingest.update_tileset(tileset, **changes.validated_data)
+        except ingest.IngestError as exc:
+            raise ApiError(str(exc), exc.status) from None
+        return Response(TilesetSerializer(tileset).data)
+
+    def destroy(self, request, *args, **kwargs):
+        ingest.delete_tileset(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- tiles and tileset_info ----------------------------------------------------------------
+
+
+class TilesetInfoView(APIView):
+    def get(self, request):
+        return json_answer(tiles.tileset_infos(request.query_params.getlist("d"), request.user))
+
+
+class TilesView(APIView):
+    def get(self, request):
+        return self._answer(request.query_params.getlist("d"), request.user, None)
+
+    def post(self, request):
+        body = read_json_body(request)
+        try:
+            jsonschema.validate(body, TILES_POST_SCHEMA)
+        except jsonschema.ValidationError as exc:
+            raise ApiError(f"Invalid request body: {exc.message}.") from None
+        tile_ids, options = [], {}
+        for entry in body:
+            uid = entry["tilesetUid"]
+            tile_ids += [f"{uid}.{tile_id}" for tile_id in entry["tileIds"]]
+            if "options" in entry:
+                options[uid] = entry["options"]
+        return self._answer(tile_ids, request.user, options)
+
+    def _answer(self, tile_ids, user, options):
+        try:
+            return json_answer(tiles.get_tiles(tile_ids, user, options))
+        except tiles.TooManyTiles as exc:
+            raise ApiError(str(exc)) from None
+
+
+# --- view configs --------------------------------------------------------------------------
+
+
+class ViewConfView(APIView):
+    def get(self, request):
+        uid = request.query_params.get("d")
+        if not uid:
+            raise ApiError("View config ID not specified (use ?d=<uid>).")
+        viewconf = ViewConf.objects.filter(uuid=uid).first()
+        if viewconf is None:
+            raise ApiError("View config not found", status.HTTP_404_NOT_FOUND)
+        try:
+            document = json.loads(viewconf.viewconf)
+        except ValueError:
+            raise ApiError("The stored view config is not valid JSON.", status.HTTP_500_INTERNAL_SERVER_ERROR) from None
+        return JsonResponse(document, safe=False)
+
+    def post(self, request):
+        if not settings.UPLOAD_ENABLED:
+            raise PermissionDenied("Uploads disabled.")
+        if not request.user.is_authenticated and not settings.PUBLIC_UPLOAD_ENABLED:
+            raise NotAuthenticated("Public uploads disabled: log in to save view configs.")
+        body = read_json_body(request)
+        if not isinstance(body, dict) or "viewconf" not in body:
+            raise ApiError("Broken view config: expected a JSON object with a 'viewconf' key.")
+        fields = ViewConfInputSerializer(data=body)
+        fields.is_valid(raise_exception=True)
+        data = fields.validated_data
+        uid = data.get("uid") or ViewConf._meta.get_field("uuid").default()
+        try:
+            with transaction.atomic():
+                ViewConf.objects.create(uuid=uid, viewconf=data["viewconf"], higlassVersion=data["higlassVersion"])
+        except IntegrityError:
+            raise ApiError(f"Object with uid {uid} already exists") from None
+        return Response({"uid": uid}, status=status.HTTP_201_CREATED)
+
+
+# --- search by file name -------------------------------------------------------------------
+
+
+class UidsByFilenameView(APIView):
+    def get(self, request):
+        text = request.query_params.get("d")
+        if not text:
+            raise ApiError("Give the file name (or part of it) to look for as ?d=<text>.")
+        found = visible_tilesets(request.user).filter(datafile__contains=text).select_related("owner", "project")
+        results = TilesetSerializer(found, many=True).data
+        return Response({"count": len(results), "results": results})
+
+
+def api_not_found(request, *args, **kwargs):
+    return JsonResponse(error_body(f"Not found: {request.path}", 404), status=404)
+
+
+def index(request):
+    base = settings.APP_BASEPATH
+    return JsonResponse(
+        {
+            "name": "HiGlass tileset server",
+            "api": f"{base}/api/v1/",
+            "tilesets": f"{base}/api/v1/tilesets/",
+            "admin": f"{base}/admin/",
+        }
+    )
