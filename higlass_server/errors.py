@@ -6,6 +6,7 @@ serializer field errors keep their field map in ``detail``.
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -62,6 +63,10 @@ def _flatten(detail, prefix=""):
 
 
 def api_exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_body("The request body is too large.", 413), status=413)
+    if isinstance(exc, SuspiciousOperation):  # e.g. too many query fields
+        return Response(error_body(f"Bad request: {exc}", 400), status=400)
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
