@@ -43,8 +43,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["private"] and not options["owner"]:
             raise CommandError("--private needs --owner: a private tileset without an owner is visible to superusers only.")
-        if not options["coordSystem"]:
-            self.stderr.write("Warning: no --coordSystem given; the client cannot match this tileset to an assembly.")
         bar = None
 
         def progress(nbytes):
@@ -78,4 +76,6 @@ class Command(BaseCommand):
         finally:
             if bar is not None:
                 bar.close()
+        if not options["coordSystem"]:
+            self.stderr.write("Warning: no --coordSystem given; the client cannot match this tileset to an assembly.")
         self.stdout.write(tileset.uuid)
