@@ -20,4 +20,5 @@ class BasePathMiddleware:
             path = request.path_info
             if path == self.prefix or path.startswith(self.prefix + "/"):
                 request.path_info = path[len(self.prefix):] or "/"
+                request.path = self.prefix + request.path_info
         return self.get_response(request)

@@ -54,8 +54,9 @@ def _parse_list(value, name):
 
 
 def _first_env(names):
+    """The first of ``names`` set to a non-empty value in the environment (empty = unset)."""
     for name in names:
-        if name in os.environ:
+        if os.environ.get(name, "").strip():
             return os.environ[name]
     return _MISSING
 
