@@ -97,3 +97,18 @@ def test_app_basepath_with_and_without_the_prefix(settings, make_tileset):
         assert client.get(url).status_code == 200, url
     assert client.get("/hg/admin/").status_code == 302
     assert "next=/hg/admin/" in client.get("/hg/admin/")["Location"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admin_delete_removes_owned_files(admin_user, make_tileset, media):
+    from tilesets.models import Tileset
+
+    tileset = make_tileset("gone")
+    stored = media / tileset.datafile.name
+    client = Client()
+    client.login(username=admin_user.username, password=PASSWORD)
+    response = client.post(
+        "/admin/tilesets/tileset/", {"action": "delete_selected", "_selected_action": [tileset.pk], "post": "yes"}
+    )
+    assert response.status_code == 302
+    assert not Tileset.objects.exists() and not stored.exists()

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 
+from .ingest import delete_tileset
 from .models import Project, Tileset, ViewConf
 
 
@@ -16,6 +17,14 @@ class TilesetAdmin(GuardedModelAdmin):
     readonly_fields = ("created",)
     list_select_related = ("owner", "project")
     raw_id_fields = ("owner",)
+
+    # Deleting through the admin removes server-owned files too, as the API and command do.
+    def delete_model(self, request, obj):
+        delete_tileset(obj)
+
+    def delete_queryset(self, request, queryset):
+        for tileset in queryset:
+            delete_tileset(tileset)
 
 
 @admin.register(Project)
