@@ -9,8 +9,10 @@ import logging
 import re
 
 from django.conf import settings
+from django.db.models import Q
 
 from . import generators
+from .generators.chromsizes_tsv import read_chromsizes
 from .access import visible_tilesets
 from .ingest import data_path, index_path
 from .models import UID_PATTERN, Tileset
@@ -37,11 +39,37 @@ def _lookup(uids, user):
     return records, visible
 
 
+def coord_chromsizes(coord_system, owner_id=None, exclude_pk=None):
+    """The chromsizes tilesets of an assembly that a tileset of ``owner_id`` may use: public
+    ones and the owner's own."""
+    if not coord_system:
+        return Tileset.objects.none()
+    shared = Q(private=False) | Q(owner_id=owner_id) if owner_id else Q(private=False)
+    return Tileset.objects.filter(shared, datatype="chromsizes", coordSystem=coord_system).exclude(pk=exclude_pk)
+
+
+def _context(tileset, generator):
+    if generator is None or not generator.uses_coord_chromsizes:
+        return {}
+    candidates = list(coord_chromsizes(tileset.coordSystem, tileset.owner_id, tileset.pk)[:2])
+    if len(candidates) != 1 or candidates[0].filetype != "chromsizes-tsv":
+        return {}
+    path = data_path(candidates[0])
+    try:
+        return {"chromsizes": read_chromsizes(path)} if path else {}
+    except generators.GeneratorError:
+        logger.warning("Chromosome sizes %s are unreadable; using the file's own", candidates[0].uuid)
+        return {}
+
+
 def source_of(tileset):
+    """What a generator needs to read a tileset: its paths and, where the filetype uses them,
+    the chromosome sizes of its assembly."""
     datafile = data_path(tileset)
     if datafile is None:
         raise generators.GeneratorError("the tileset's file lies outside the media folder")
-    return generators.Source(datafile=datafile, indexfile=index_path(tileset))
+    context = _context(tileset, generators.get(tileset.filetype))
+    return generators.Source(datafile=datafile, indexfile=index_path(tileset), context=context)
 
 
 def _failure(tileset, exc):

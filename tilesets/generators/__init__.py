@@ -1,14 +1,30 @@
 """Registry of tile generators: filetype name -> :class:`~.base.Generator`.
 
-Each filetype lives in its own module and exposes ``GENERATOR``; add it to ``_MODULES``.
+Every module of this package that defines ``GENERATOR`` is registered under its filetype; adding
+a filetype means adding one module.
 """
 
-from . import chromsizes_tsv
+import importlib
+import pkgutil
+
 from .base import Generator, GeneratorError, Source, TileRequest
 
-_MODULES = (chromsizes_tsv,)
+_HELPERS = {"base", "dense", "files"}
 
-REGISTRY = {module.GENERATOR.filetype: module.GENERATOR for module in _MODULES}
+
+def _discover():
+    registry = {}
+    for module_info in pkgutil.iter_modules(__path__):
+        if module_info.name in _HELPERS or module_info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{module_info.name}")
+        generator = getattr(module, "GENERATOR", None)
+        if isinstance(generator, Generator):
+            registry[generator.filetype] = generator
+    return registry
+
+
+REGISTRY = _discover()
 
 # Filetypes HiGlass servers know of. A filetype outside this list is refused by the command
 # line; the upload API accepts it (as the reference does) and answers per-item errors for it.

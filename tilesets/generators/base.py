@@ -47,3 +47,8 @@ class Generator:
     chromsizes: Optional[Callable[[Source], list]] = None
     dimensions: int = 1  # number of tile coordinates after the zoom level
     needs_index: bool = False
+    # True for filetypes whose chromosome order comes from the chromsizes tileset of the same
+    # coordSystem (bigWig, bigBed, FASTA): the service then passes
+    # Source.context["chromsizes"] = [(name, length), ...] when exactly one such tileset exists,
+    # and ingest checks the file's chromosomes against the chromsizes tilesets (api.md §7.1).
+    uses_coord_chromsizes: bool = False

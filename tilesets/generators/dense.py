@@ -1,0 +1,72 @@
+"""The dense tile encodings of tiles.md §3, shared by every numeric filetype.
+
+A dense tile carries the raw little-endian bytes of a flat float array, base64-encoded, with
+``dtype`` float16 when every value fits float16 exactly enough (no NaN, strictly inside ±65504),
+else float32.
+"""
+
+import base64
+
+import numpy as np
+
+FLOAT16_LIMIT = 65504.0
+
+
+def _encode(values, dtype):
+    return base64.b64encode(np.ascontiguousarray(values, dtype=dtype).tobytes()).decode("ascii")
+
+
+def _fits_float16(low, high, has_nan):
+    return not has_nan and -FLOAT16_LIMIT < low and high < FLOAT16_LIMIT
+
+
+def format_dense_tile(data):
+    """§3.1 (cooler, bigWig): ``{min_value, max_value, dense, size, dtype}``.
+
+    ``min_value``/``max_value`` ignore NaN and are the string ``"NaN"`` when there is no number.
+    ``size`` is the number of columns of a 2-D array (range modes), else 1.
+    """
+    data = np.asarray(data)
+    finite_or_inf = data[~np.isnan(data)] if data.size else data
+    if finite_or_inf.size:
+        low, high = float(finite_or_inf.min()), float(finite_or_inf.max())
+    else:
+        low = high = "NaN"
+    has_nan = finite_or_inf.size != data.size
+    half = low != "NaN" and _fits_float16(low, high, has_nan)
+    dtype = "float16" if half else "float32"
+    return {
+        "min_value": low,
+        "max_value": high,
+        "dense": _encode(data.ravel(), "<f2" if half else "<f4"),
+        "size": int(data.shape[1]) if data.ndim == 2 else 1,
+        "dtype": dtype,
+    }
+
+
+def _plain_choice(data):
+    if data.size == 0:
+        return "float16"
+    has_nan = bool(np.isnan(data).any())
+    if has_nan:
+        return "float32"
+    low, high = float(data.min()), float(data.max())
+    return "float16" if (-FLOAT16_LIMIT < low < FLOAT16_LIMIT and -FLOAT16_LIMIT < high < FLOAT16_LIMIT) else "float32"
+
+
+def format_generic_tile(data):
+    """§3.2 (multivec): ``{dense, dtype, shape}`` with ``shape`` = [rows, columns]."""
+    data = np.asarray(data)
+    dtype = _plain_choice(data)
+    return {
+        "dense": _encode(data.ravel(), "<f2" if dtype == "float16" else "<f4"),
+        "dtype": dtype,
+        "shape": [int(n) for n in data.shape],
+    }
+
+
+def format_hitile_tile(data):
+    """§3.3 (hitile): ``{dense, dtype}``."""
+    data = np.asarray(data)
+    dtype = _plain_choice(data)
+    return {"dense": _encode(data.ravel(), "<f2" if dtype == "float16" else "<f4"), "dtype": dtype}
