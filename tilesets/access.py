@@ -48,6 +48,14 @@ def can_write(user, tileset):
     return Tileset.objects.filter(_granted(user, ("write", "admin")), pk=tileset.pk).exists()
 
 
+def usable_chromsizes(owner_id=None, coord_system=None):
+    """Chromosome-sizes tilesets that a tileset of ``owner_id`` may take its assembly from:
+    the public ones and the owner's own (never another user's private ones)."""
+    shared = Q(private=False) | Q(owner_id=owner_id) if owner_id else Q(private=False)
+    found = Tileset.objects.filter(shared, datatype="chromsizes")
+    return found.filter(coordSystem=coord_system) if coord_system is not None else found
+
+
 def grant_owner_permissions(tileset):
     """Give the tileset's owner guardian's read/write/admin permissions on it."""
     if tileset.owner_id is None:

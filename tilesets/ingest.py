@@ -18,8 +18,10 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
 from . import generators
-from .access import grant_owner_permissions
+from .access import grant_owner_permissions, usable_chromsizes
+from .generators.chromsizes_tsv import read_chromsizes
 from .models import UID_PATTERN, Project, Tileset
+from .storage import data_path, is_within, media_root, stored_path
 
 logger = logging.getLogger("tilesets")
 
@@ -41,36 +43,6 @@ class NotFound(IngestError):
     status = 404
 
 
-# --- paths ---------------------------------------------------------------------------------
-
-
-def media_root():
-    return Path(settings.MEDIA_ROOT).resolve()
-
-
-def is_within(path, root):
-    path, root = Path(path).resolve(), Path(root).resolve()
-    return path == root or root in path.parents
-
-
-def stored_path(name):
-    """Absolute path of a stored file name (relative to MEDIA_ROOT), or None if it escapes it."""
-    if not name:
-        return None
-    path = (media_root() / str(name)).resolve()
-    return path if is_within(path, media_root()) else None
-
-
-def data_path(tileset):
-    path = stored_path(tileset.datafile.name)
-    return str(path) if path else None
-
-
-def index_path(tileset):
-    path = stored_path(tileset.indexfile.name if tileset.indexfile else None)
-    return str(path) if path else None
-
-
 # --- validation ----------------------------------------------------------------------------
 
 
@@ -84,7 +56,7 @@ def check_uid(uid):
 def check_filetype(filetype, strict):
     if not filetype or not filetype.strip():
         raise IngestError("A filetype is required (e.g. cooler, bigwig, multivec, chromsizes-tsv).")
-    if strict and filetype not in generators.KNOWN_FILETYPES:
+    if strict and filetype not in generators.KNOWN_FILETYPES and generators.get(filetype) is None:
         raise IngestError(f"Unknown filetype {filetype!r}; known filetypes: {', '.join(generators.KNOWN_FILETYPES)}.")
 
 
@@ -133,6 +105,46 @@ def _owner(owner):
         return get_user_model().objects.get(username=owner)
     except get_user_model().DoesNotExist:
         raise IngestError(f"No such user: {owner!r}") from None
+
+
+def _chromsizes_rows(tileset):
+    path = data_path(tileset)
+    try:
+        return set(read_chromsizes(path)) if path else set()
+    except generators.GeneratorError:
+        return set()
+
+
+def match_assembly(generator, datafile, coord_system, owner):
+    """api.md §7.1: a file whose chromosome order comes from its assembly (bigWig, bigBed, ...)
+    must share chromosomes (name and length) with the chromsizes tileset of its coordSystem;
+    without a coordSystem, exactly one assembly must match and is returned."""
+    hint = "ingest the assembly first (--filetype chromsizes-tsv --datatype chromsizes --coordSystem NAME)"
+    try:
+        own = set(generator.chromsizes(generators.Source(datafile=str(datafile))))
+    except generators.GeneratorError as exc:
+        raise IngestError(f"Cannot read the chromosomes of {Path(datafile).name}: {exc}") from None
+    owner_id = owner.pk if owner is not None else None
+    if coord_system:
+        candidates = list(usable_chromsizes(owner_id, coord_system))
+        if not candidates:
+            raise IngestError(f"No chromsizes tileset has coordSystem {coord_system!r}; {hint}.")
+        if len(candidates) > 1:
+            uids = ", ".join(c.uuid for c in candidates)
+            raise IngestError(f"More than one chromsizes tileset has coordSystem {coord_system!r} ({uids}); keep one.")
+        if not own & _chromsizes_rows(candidates[0]):
+            raise IngestError(
+                f"The chromosomes of {Path(datafile).name} do not match the chromsizes of {coord_system!r} "
+                f"({candidates[0].uuid}): no chromosome has the same name and length."
+            )
+        return coord_system
+    matches = {c.coordSystem for c in usable_chromsizes(owner_id) if own & _chromsizes_rows(c)}
+    if not matches:
+        raise IngestError(f"No chromsizes tileset matches the chromosomes of {Path(datafile).name}; {hint}.")
+    if len(matches) > 1:
+        raise IngestError(f"Several assemblies match the chromosomes of {Path(datafile).name} "
+                          f"({', '.join(sorted(matches))}); choose one with --coordSystem.")
+    return matches.pop()
 
 
 # --- copying -------------------------------------------------------------------------------
@@ -223,6 +235,8 @@ def ingest_tileset(
             raise IngestError(f"{data.original_name} does not open as {filetype}: {exc}") from None
         except Exception as exc:  # a reader library failing on garbage input
             raise IngestError(f"{data.original_name} does not open as {filetype}: {exc}") from None
+        if generator.uses_coord_chromsizes and generator.chromsizes is not None:
+            coordSystem = match_assembly(generator, data.path, coordSystem, owner)
 
     copied = []
     try:

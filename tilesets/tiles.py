@@ -9,13 +9,12 @@ import logging
 import re
 
 from django.conf import settings
-from django.db.models import Q
 
 from . import generators
+from .access import usable_chromsizes, visible_tilesets
 from .generators.chromsizes_tsv import read_chromsizes
-from .access import visible_tilesets
-from .ingest import data_path, index_path
 from .models import UID_PATTERN, Tileset
+from .storage import data_path, index_path
 
 logger = logging.getLogger("tilesets")
 
@@ -39,19 +38,12 @@ def _lookup(uids, user):
     return records, visible
 
 
-def coord_chromsizes(coord_system, owner_id=None, exclude_pk=None):
-    """The chromsizes tilesets of an assembly that a tileset of ``owner_id`` may use: public
-    ones and the owner's own."""
-    if not coord_system:
-        return Tileset.objects.none()
-    shared = Q(private=False) | Q(owner_id=owner_id) if owner_id else Q(private=False)
-    return Tileset.objects.filter(shared, datatype="chromsizes", coordSystem=coord_system).exclude(pk=exclude_pk)
-
-
 def _context(tileset, generator):
     if generator is None or not generator.uses_coord_chromsizes:
         return {}
-    candidates = list(coord_chromsizes(tileset.coordSystem, tileset.owner_id, tileset.pk)[:2])
+    if not tileset.coordSystem:
+        return {}
+    candidates = list(usable_chromsizes(tileset.owner_id, tileset.coordSystem).exclude(pk=tileset.pk)[:2])
     if len(candidates) != 1 or candidates[0].filetype != "chromsizes-tsv":
         return {}
     path = data_path(candidates[0])
