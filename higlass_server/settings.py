@@ -245,6 +245,7 @@ REDIS_HOST = get_setting("REDIS_HOST")
 REDIS_PORT = get_setting("REDIS_PORT", 6379, cast=int)
 REDIS_DB = get_setting("REDIS_DB", 0, cast=int)
 REDIS_PASSWORD = get_setting("REDIS_PASSWORD")
+REDIS_TILE_TTL = get_setting("REDIS_TILE_TTL", 7 * 24 * 3600, cast=int)  # seconds; 0 = keep until evicted
 
 # --- fragments (snippets) ------------------------------------------------------------------
 

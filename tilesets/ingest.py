@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 
 from . import generators
 from .access import grant_owner_permissions, usable_chromsizes
+from .cache import tile_cache
 from .generators.chromsizes_tsv import read_chromsizes
 from .models import UID_PATTERN, Project, Tileset
 from .storage import data_path, is_within, media_root, stored_path
@@ -277,6 +278,7 @@ def ingest_tileset(
         for stored in copied:
             _remove_stored(stored)
         raise
+    tile_cache.invalidate(tileset.uuid)  # leftovers of an earlier tileset with this uid
     logger.info("Ingested %s", tileset)
     return tileset
 
@@ -292,6 +294,7 @@ def update_tileset(tileset, **changes):
     for field, value in changes.items():
         setattr(tileset, field, value)
     tileset.save(update_fields=list(changes) or None)
+    tile_cache.invalidate(tileset.uuid)
     return tileset
 
 
@@ -304,7 +307,10 @@ def delete_tileset(tileset):
     owned = tileset.owns_file
     removed = []
 
+    uuid = tileset.uuid
+
     def remove_files():
+        tile_cache.invalidate(uuid)
         for name in filter(None, names):
             if owned and _remove_stored(name):
                 removed.append(name)

@@ -12,6 +12,7 @@ from django.conf import settings
 
 from . import generators
 from .access import usable_chromsizes, visible_tilesets
+from .cache import tile_cache
 from .generators.chromsizes_tsv import read_chromsizes
 from .models import UID_PATTERN, Tileset
 from .storage import data_path, index_path
@@ -157,13 +158,37 @@ def get_tiles(tile_ids, user, options_by_uid=None):
                 requests.append(parse_tile_id(tile_id, generator.dimensions))
             except ValueError as exc:
                 answer[tile_id] = {"error": str(exc)}
-        if not requests:
-            continue
-        try:
-            produced = generator.tiles(source_of(tileset), requests, options_by_uid.get(uid))
-        except Exception as exc:
-            message = _failure(tileset, exc)
-            answer.update({request.id: {"error": message} for request in requests})
-            continue
-        answer.update({request.id: produced[request.id] for request in requests if request.id in produced})
+        if requests:
+            answer.update(_produce(tileset, generator, requests, options_by_uid.get(uid)))
     return answer
+
+
+def _produce(tileset, generator, requests, options):
+    """Tiles of one tileset: from the cache where present, else from the generator."""
+    try:
+        source = source_of(tileset)
+    except Exception as exc:
+        return {request.id: {"error": _failure(tileset, exc)} for request in requests}
+    keys, tiles = {}, {}
+    version = tile_cache.version(tileset, source) if tile_cache.enabled else None
+    if version is not None:
+        keys = {request.id: tile_cache.key(tileset.uuid, version, request.id, options) for request in requests}
+        cached = tile_cache.get_many(list(keys.values()))
+        tiles = {tile_id: cached[key] for tile_id, key in keys.items() if key in cached}
+        requests = [request for request in requests if request.id not in tiles]
+    if not requests:
+        return tiles
+    try:
+        produced = generator.tiles(source, requests, options)
+    except Exception as exc:
+        message = _failure(tileset, exc)
+        tiles.update({request.id: {"error": message} for request in requests})
+        return tiles
+    fresh = {request.id: produced[request.id] for request in requests if request.id in produced}
+    if keys:
+        tile_cache.set_many({
+            keys[tile_id]: tile for tile_id, tile in fresh.items()
+            if not (isinstance(tile, dict) and "error" in tile)
+        })
+    tiles.update(fresh)
+    return tiles
