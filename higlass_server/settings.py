@@ -67,7 +67,8 @@ _base_dir_env = _first_env(["BASE_DIR", "HIGLASS_SERVER_BASE_DIR"])
 BASE_DIR = Path(_base_dir_env).expanduser().resolve() if _base_dir_env is not _MISSING else PROJECT_DIR
 BASE_DIR.mkdir(parents=True, exist_ok=True)
 
-CONFIG_FILE = Path(os.environ.get("HIGLASS_CONFIG", BASE_DIR / "config.json"))
+_config_env = _first_env(["HIGLASS_CONFIG"])
+CONFIG_FILE = Path(_config_env) if _config_env is not _MISSING else BASE_DIR / "config.json"
 try:
     CONFIG = json.loads(CONFIG_FILE.read_text()) if CONFIG_FILE.exists() else {}
 except (OSError, ValueError) as exc:
@@ -103,13 +104,20 @@ def _secret_key():
     if configured:
         return str(configured)
     key_file = BASE_DIR / ".secret_key"
-    if key_file.exists():
-        return key_file.read_text().strip()
-    key = secrets.token_urlsafe(50)
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return key
+    if not key_file.exists():
+        # Write a complete file under a temporary name, then link it into place: processes
+        # starting together all end up reading the one key that won.
+        temporary = key_file.with_name(f".secret_key.{os.getpid()}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+        try:
+            os.link(temporary, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+    return key_file.read_text().strip()
 
 
 SECRET_KEY = _secret_key()

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
 from tilesets import views as tileset_views
 
@@ -12,6 +13,7 @@ api = [
 
 urlpatterns = [
     path("", tileset_views.index, name="index"),
+    path("admin", RedirectView.as_view(url="admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api)),
 ]

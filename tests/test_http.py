@@ -112,3 +112,8 @@ def test_admin_delete_removes_owned_files(admin_user, make_tileset, media):
     )
     assert response.status_code == 302
     assert not Tileset.objects.exists() and not stored.exists()
+
+
+def test_admin_without_slash_redirects():
+    response = Client().get("/admin")
+    assert response.status_code == 302 and response["Location"].endswith("admin/")

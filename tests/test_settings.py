@@ -71,6 +71,21 @@ def test_defaults(tmp_path):
     assert s["ALLOWED_HOSTS"] == ["*"] and s["STATIC_URL"] == "/hgs-static/" and s["FORCE_SCRIPT_NAME"] is None
 
 
+def test_secret_key_is_shared_by_processes_starting_together(tmp_path):
+    environ = {k: v for k, v in os.environ.items() if k not in CLEAN}
+    environ.update(BASE_DIR=str(tmp_path / "base"), DJANGO_SETTINGS_MODULE="higlass_server.settings", PYTHONPATH=str(ROOT))
+    code = "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY)"
+    processes = [subprocess.Popen([sys.executable, "-c", code], env=environ, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+                 for _ in range(4)]
+    keys = {p.communicate()[0].strip() for p in processes}
+    assert len(keys) == 1 and len(keys.pop()) >= 50
+    assert sorted(p.name for p in (tmp_path / "base").iterdir() if p.name.startswith(".secret")) == [".secret_key"]
+
+
+def test_empty_higlass_config_counts_as_unset(tmp_path):
+    assert load(tmp_path, env={"HIGLASS_CONFIG": ""}, config={"DEBUG": True})["DEBUG"] is True
+
+
 def test_secret_key_is_persisted(tmp_path):
     first, second = load(tmp_path)["SECRET_KEY"], load(tmp_path)["SECRET_KEY"]
     assert first == second and len(first) >= 50

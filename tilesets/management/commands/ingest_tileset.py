@@ -76,6 +76,6 @@ class Command(BaseCommand):
         finally:
             if bar is not None:
                 bar.close()
-        if not options["coordSystem"]:
+        if not tileset.coordSystem:
             self.stderr.write("Warning: no --coordSystem given; the client cannot match this tileset to an assembly.")
         self.stdout.write(tileset.uuid)

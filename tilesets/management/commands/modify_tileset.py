@@ -28,7 +28,7 @@ class Command(BaseCommand):
             for field in ("name", "description", "datatype", "coordSystem", "coordSystem2", "private")
             if options[field] is not None and options[field] != getattr(tileset, field)
         }
-        if options["project_name"]:
+        if options["project_name"] and (tileset.project is None or tileset.project.name != options["project_name"]):
             changes["project"], _ = Project.objects.get_or_create(
                 name=options["project_name"], defaults={"owner": tileset.owner}
             )
