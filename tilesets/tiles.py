@@ -6,6 +6,7 @@ entry (or an absent tile), never an exception for the whole request.
 """
 
 import logging
+import os
 import re
 
 from django.conf import settings
@@ -39,6 +40,22 @@ def _lookup(uids, user):
     return records, visible
 
 
+_chromsizes_cache = {}
+
+
+def _read_chromsizes_cached(path):
+    """read_chromsizes, remembered per file version (an assembly is read once, not per request)."""
+    stat = os.stat(path)
+    key = (path, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    rows = _chromsizes_cache.get(key)
+    if rows is None:
+        rows = read_chromsizes(path)
+        if len(_chromsizes_cache) > 256:
+            _chromsizes_cache.clear()
+        _chromsizes_cache[key] = rows
+    return rows
+
+
 def _context(tileset, generator):
     if generator is None or not generator.uses_coord_chromsizes:
         return {}
@@ -49,8 +66,8 @@ def _context(tileset, generator):
         return {}
     path = data_path(candidates[0])
     try:
-        return {"chromsizes": read_chromsizes(path)} if path else {}
-    except generators.GeneratorError:
+        return {"chromsizes": _read_chromsizes_cached(path)} if path else {}
+    except (generators.GeneratorError, OSError):
         logger.warning("Chromosome sizes %s are unreadable; using the file's own", candidates[0].uuid)
         return {}
 
