@@ -13,7 +13,8 @@ FLOAT16_LIMIT = 65504.0
 
 
 def _encode(values, dtype):
-    return base64.b64encode(np.ascontiguousarray(values, dtype=dtype).tobytes()).decode("ascii")
+    array = np.ascontiguousarray(values, dtype=dtype)
+    return base64.b64encode(memoryview(array).cast("B")).decode("ascii")
 
 
 def _fits_float16(low, high, has_nan):
@@ -27,20 +28,24 @@ def format_dense_tile(data):
     ``size`` is the number of columns of a 2-D array (range modes), else 1.
     """
     data = np.asarray(data)
-    finite_or_inf = data[~np.isnan(data)] if data.size else data
-    if finite_or_inf.size:
-        low, high = float(finite_or_inf.min()), float(finite_or_inf.max())
-    else:
+    if data.size == 0:
         low = high = "NaN"
-    has_nan = finite_or_inf.size != data.size
+        has_nan = False
+    else:
+        has_nan = bool(np.isnan(data).any()) if data.dtype.kind == "f" else False
+        if not has_nan:
+            low, high = float(data.min()), float(data.max())
+        elif np.isnan(data).all():
+            low = high = "NaN"
+        else:
+            low, high = float(np.nanmin(data)), float(np.nanmax(data))
     half = low != "NaN" and _fits_float16(low, high, has_nan)
-    dtype = "float16" if half else "float32"
     return {
         "min_value": low,
         "max_value": high,
         "dense": _encode(data.ravel(), "<f2" if half else "<f4"),
         "size": int(data.shape[1]) if data.ndim == 2 else 1,
-        "dtype": dtype,
+        "dtype": "float16" if half else "float32",
     }
 
 

@@ -1,8 +1,10 @@
 """A per-process cache of open files, shared by the generators.
 
 Keys include the file's inode, size and modification time, so a file replaced on disk (re-ingest)
-is reopened. Evicted handles are dropped, not closed: a request may still be reading them, and
-they close when the last reference goes.
+is reopened. Handles evicted for space are dropped, not closed: a request may still be reading
+them, and they close when the last reference goes. When a file changed in place, the handles of
+its older versions are closed with ``closer`` (HDF5 would otherwise serve the new open from the
+old, still-open file's stale metadata).
 """
 
 import os
@@ -11,8 +13,9 @@ from collections import OrderedDict
 
 
 class OpenFiles:
-    def __init__(self, opener, maxsize=64):
+    def __init__(self, opener, maxsize=64, closer=None):
         self._opener = opener
+        self._closer = closer
         self._maxsize = maxsize
         self._handles = OrderedDict()
         self._lock = threading.Lock()
@@ -25,6 +28,16 @@ class OpenFiles:
             if handle is not None:
                 self._handles.move_to_end(key)
                 return handle
+        stale = []
+        with self._lock:
+            for other in [k for k in self._handles if k[0] == key[0]]:
+                stale.append(self._handles.pop(other))
+        for old in stale:
+            if self._closer is not None:
+                try:
+                    self._closer(old)
+                except Exception:  # already closed, or closing failed: nothing more to do
+                    pass
         handle = self._opener(path)
         with self._lock:
             handle = self._handles.setdefault(key, handle)
