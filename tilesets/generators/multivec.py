@@ -102,6 +102,9 @@ class MultivecFile:
         self._row_infos = None
         self._row_infos_read = False
 
+    def close(self):
+        self.h5.close()
+
     # --- metadata ------------------------------------------------------------------------
 
     def _group(self, name):
@@ -350,7 +353,7 @@ def aggregate(dense, groups, function):
 
 # --- the generator interface ---------------------------------------------------------------
 
-_FILES = OpenFiles(MultivecFile)
+_FILES = OpenFiles(MultivecFile, closer=MultivecFile.close)
 
 
 def open_multivec(path):
@@ -368,7 +371,7 @@ def validate(datafile, indexfile=None):
         handle.check_all_values()
         handle.row_infos()
     finally:
-        handle.h5.close()
+        handle.close()
 
 
 def tileset_info(source):
