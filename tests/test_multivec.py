@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import subprocess
+import sys
 
 import h5py
 import numpy as np
@@ -378,6 +379,20 @@ def test_file_is_opened_once_and_reopened_when_replaced(tmp_path):
     os.replace(md.write_multivec(tmp_path / "new.mv5", CHROMSIZES, {160: rows}, TILE), path)
     assert mv.open_multivec(str(path)) is not first
     assert mv.tileset_info(Source(str(path)))["shape"] == [TILE, 2]
+
+
+def test_file_changed_in_place_is_read_afresh(tmp_path, monkeypatch):
+    """Another process rewrites row_infos in place (possible without HDF5 file locking): the
+    cached handle is closed and the file reopened, not read through stale HDF5 metadata."""
+    monkeypatch.setenv("HDF5_USE_FILE_LOCKING", "FALSE")
+    path = md.write_multivec(tmp_path / "inplace.mv5", CHROMSIZES, LEVELS, TILE, row_infos=["old"])
+    assert mv.tileset_info(Source(str(path)))["row_infos"] == ["old"]
+    edit = ("import h5py, json, sys\n"
+            "with h5py.File(sys.argv[1], 'r+') as f:\n"
+            "    del f['info/row_infos']\n"
+            "    f['info'].create_dataset('row_infos', data=json.dumps(['new', 'rows']))\n")
+    subprocess.run([sys.executable, "-c", edit, str(path)], check=True, capture_output=True)
+    assert mv.tileset_info(Source(str(path)))["row_infos"] == ["new", "rows"]
 
 
 # --- through the HTTP API -----------------------------------------------------------------------
