@@ -270,6 +270,11 @@ def test_aggregation_bad_row_index_is_a_per_tile_error(mv5):
     assert "zoom level" in produced["u.9.0"]["error"]
     produced = fetch(mv5, ["u.4.0"], {"aggGroups": [1.0, [2]], "aggFunc": "min"})  # JSON 1.0 is an integer
     assert produced["u.4.0"] == expected(4, 0, options={"aggGroups": [1, [2]], "aggFunc": "min"})
+    # negative indexes count from the end, as numpy indexing in the reference (our POST schema
+    # refuses them; the reference's schema does not)
+    produced = fetch(mv5, ["u.4.0"], {"aggGroups": [[-1, 0], -7], "aggFunc": "sum"})
+    assert produced["u.4.0"] == expected(4, 0, options={"aggGroups": [[-1, 0], -7], "aggFunc": "sum"})
+    assert "row index -8" in fetch(mv5, ["u.4.0"], {"aggGroups": [-8], "aggFunc": "sum"})["u.4.0"]["error"]
 
 
 # The reference itself, when a Python with clodius 0.20.4 is at hand: clodius builds the tile,

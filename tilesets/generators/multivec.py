@@ -331,7 +331,7 @@ def _groups(aggregation, rows):
             if isinstance(index, bool) or not isinstance(index, (int, float)) or int(index) != index:
                 raise GeneratorError(f"aggGroups holds {index!r}, which is not a row index")
             index = int(index)
-            if not 0 <= index < rows:
+            if not -rows <= index < rows:  # negative: from the end, as numpy (and the reference)
                 raise GeneratorError(
                     f"row index {index} in aggGroups is out of range: the tileset has {rows} rows "
                     f"(indexes 0 to {rows - 1})"
