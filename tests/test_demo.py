@@ -1,0 +1,39 @@
+"""The `make run` demo: every demo tileset answers tileset_info, tiles and chrom-sizes."""
+
+import pytest
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+
+TILES = {
+    "demo-hic": ["demo-hic.0.0.0", "demo-hic.2.1.1", "demo-hic.4.10.10.none"],
+    "demo-signal": ["demo-signal.0.0", "demo-signal.8.100", "demo-signal.5.3.minMax"],
+    "demo-multivec": ["demo-multivec.0.0", "demo-multivec.3.2"],
+}
+
+
+def test_demo_tilesets_are_served(anon_client):
+    call_command("load_demo", stdout=open("/dev/null", "w"))
+    listed = {t["uuid"]: t for t in anon_client.get("/api/v1/tilesets/?limit=100").json()["results"]}
+    assert set(listed) == {"hg38-chromsizes", "demo-hic", "demo-signal", "demo-multivec"}
+    assert {t["coordSystem"] for t in listed.values()} == {"hg38"}
+
+    info = anon_client.get("/api/v1/tileset_info/", {"d": list(listed)}).json()
+    for uid, entry in info.items():
+        assert "error" not in entry, (uid, entry)
+    assert info["demo-hic"]["resolutions"][0] == 1_000_000
+    assert info["demo-signal"]["max_zoom"] == 22
+    assert info["demo-multivec"]["shape"] == [256, 4]
+    assert info["hg38-chromsizes"]["chromsizes"][0] == ["chr1", 248956422]
+
+    ids = [tile_id for group in TILES.values() for tile_id in group]
+    tiles = anon_client.get("/api/v1/tiles/", {"d": ids}).json()
+    assert set(tiles) == set(ids)
+    for tile_id, tile in tiles.items():
+        assert "error" not in tile and tile["dense"], tile_id
+    assert tiles["demo-multivec.3.2"]["shape"] == [4, 256]
+    assert tiles["demo-signal.5.3.minMax"]["size"] == 2
+
+    for uid in listed:
+        sizes = anon_client.get(f"/api/v1/chrom-sizes/?id={uid}&type=json").json()
+        assert sizes["chr1"] == {"size": 248956422}, uid
