@@ -15,7 +15,6 @@ opening a file for tiles does the cheap part again (header, zoom levels, chromos
 roots).
 """
 
-import bisect
 import functools
 import logging
 import os
@@ -27,6 +26,7 @@ import zlib
 import bbi
 import numpy as np
 
+from . import genome
 from .base import Generator, GeneratorError
 from .dense import format_dense_tile
 from .files import OpenFiles
@@ -288,16 +288,8 @@ class _Layout:
         self.max_zoom = int(np.ceil(np.log2(np.ceil(self.total / TILE_SIZE))))
 
     def pieces(self, start, end):
-        """(chromosome index, start, end) pieces of absolute [start, end), §5.4; index ==
-        len(names) past the genome end, with coordinates relative to the genome end."""
-        offsets = self.offsets
-        low = bisect.bisect_right(offsets, start) - 1
-        high = bisect.bisect_right(offsets, end) - 1
-        piece_start = start - offsets[low]
-        for cid in range(low, high):
-            yield cid, piece_start, self.lengths[cid]
-            piece_start = 0
-        yield high, piece_start, end - offsets[high]
+        """(chromosome index, start, end) pieces of absolute [start, end), §5.4."""
+        return genome.pieces(self.offsets, self.lengths, start, end)
 
 
 class _BigWigFile:

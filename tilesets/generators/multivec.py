@@ -20,7 +20,6 @@ Each file is opened once per process (``OpenFiles``); its metadata and dataset h
 with it, so a tile costs one slice read per chromosome it touches.
 """
 
-import bisect
 import json
 import logging
 import os
@@ -28,6 +27,7 @@ import os
 import h5py
 import numpy as np
 
+from . import genome
 from .base import Generator, GeneratorError
 from .dense import format_generic_tile
 from .files import OpenFiles
@@ -251,17 +251,8 @@ class MultivecFile:
         return entry
 
     def pieces(self, start, end):
-        """Split the absolute range [start, end) at chromosome boundaries: (cid, s, e) relative
-        to the chromosome; past the genome cid == number of chromosomes and s, e are relative to
-        the genome end (tiles.md §5.4)."""
-        offsets = self.offsets
-        lo = bisect.bisect_right(offsets, start) - 1
-        hi = bisect.bisect_right(offsets, end) - 1
-        s = start - offsets[lo]
-        for cid in range(lo, hi):
-            yield cid, s, self.chrom_lengths[cid]
-            s = 0
-        yield hi, s, end - offsets[hi]
+        """(chromosome index, start, end) pieces of absolute [start, end), §6.3."""
+        return genome.pieces(self.offsets, self.chrom_lengths, start, end)
 
     def tile_array(self, zoom, x):
         """The ``rows x tile_size`` array of tile (zoom, x), as the reference builds it."""
