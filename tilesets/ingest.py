@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +87,7 @@ class _Input:
     path: Path
     original_name: str
     upload: object = None  # django UploadedFile when it came through the API
+    built_here: bool = False  # an index the ingest built in its work folder
 
 
 def _as_input(value, no_upload, what):
@@ -227,9 +229,38 @@ def ingest_tileset(
         raise IngestError("A data file is required.")
     index = _as_input(indexfile, no_upload, "index file")
     generator = generators.get(filetype)
+    workdir = tempfile.TemporaryDirectory(prefix="hgs-ingest-")
+    try:
+        if generator is not None and generator.needs_index and index is None:
+            index = _find_or_build_index(generator, data, no_upload, workdir.name)
+        return _ingest(generator, data, index, workdir.name, filetype=filetype, datatype=datatype,
+                       coordSystem=coordSystem, coordSystem2=coordSystem2, uid=uid, name=name,
+                       description=description, project_name=project_name, project=project,
+                       no_upload=no_upload, owner=owner, private=private, temporary=temporary,
+                       progress=progress)
+    finally:
+        workdir.cleanup()
+
+
+def _find_or_build_index(generator, data, no_upload, workdir):
+    """An index for ``data``: next to a local file (``<file><suffix>``), else built at ingest."""
+    if data.upload is None:
+        for suffix in generator.index_suffixes:
+            candidate = Path(str(data.path) + suffix)
+            if candidate.is_file():
+                return _as_input(str(candidate), no_upload, "index file")
+    if generator.build_index is not None:
+        try:
+            built = Path(generator.build_index(str(data.path), workdir))
+        except generators.GeneratorError as exc:
+            raise IngestError(f"Cannot build an index for {data.original_name}: {exc}") from None
+        return _Input(built, data.original_name + built.suffix, built_here=True)
+    raise IngestError(f"The filetype {generator.filetype} needs an index file (--indexfile).")
+
+
+def _ingest(generator, data, index, workdir, *, filetype, datatype, coordSystem, coordSystem2, uid, name,
+            description, project_name, project, no_upload, owner, private, temporary, progress):
     if generator is not None:
-        if generator.needs_index and index is None:
-            raise IngestError(f"The filetype {filetype} needs an index file (--indexfile).")
         try:
             generator.validate(str(data.path), str(index.path) if index else None)
         except generators.GeneratorError as exc:
@@ -238,18 +269,29 @@ def ingest_tileset(
             raise IngestError(f"{data.original_name} does not open as {filetype}: {exc}") from None
         if generator.uses_coord_chromsizes and generator.chromsizes is not None:
             coordSystem = match_assembly(generator, data.path, coordSystem, owner)
+    facts = {}
+    if generator is not None and generator.facts is not None:
+        source = generators.Source(str(data.path), str(index.path) if index else None)
+        try:
+            facts = generator.facts(source)
+        except generators.GeneratorError as exc:
+            raise IngestError(f"{data.original_name} does not open as {filetype}: {exc}") from None
 
     copied = []
+    owns_index = index is not None and (not no_upload or index.built_here)
     try:
         if no_upload:
             data_name = str(data.path.relative_to(media_root()))
-            index_name = str(index.path.relative_to(media_root())) if index else None
         else:
             data_name = _copy_in(data, progress)
             copied.append(data_name)
-            index_name = _copy_in(index) if index else None
-            if index_name:
-                copied.append(index_name)
+        if index is None:
+            index_name = None
+        elif owns_index:
+            index_name = _copy_in(index)
+            copied.append(index_name)
+        else:
+            index_name = str(index.path.relative_to(media_root()))
         with transaction.atomic():
             if project_name:
                 project, _ = Project.objects.get_or_create(name=project_name, defaults={"owner": owner})
@@ -258,6 +300,8 @@ def ingest_tileset(
                 datafile=data_name,
                 indexfile=index_name,
                 owns_file=not no_upload,
+                owns_index=owns_index,
+                meta={"facts": facts} if facts else {},
                 filetype=filetype,
                 datatype=datatype,
                 coordSystem=coordSystem or "",
@@ -303,16 +347,17 @@ def delete_tileset(tileset):
 
     Returns the list of files removed. A file already gone is logged, not an error.
     """
-    names = [tileset.datafile.name, tileset.indexfile.name if tileset.indexfile else None]
-    owned = tileset.owns_file
+    owned = [(tileset.datafile.name, tileset.owns_file)]
+    if tileset.indexfile:
+        owned.append((tileset.indexfile.name, tileset.owns_index))
     removed = []
 
     uuid = tileset.uuid
 
     def remove_files():
         tile_cache.invalidate(uuid)
-        for name in filter(None, names):
-            if owned and _remove_stored(name):
+        for name, server_owned in owned:
+            if server_owned and _remove_stored(name):
                 removed.append(name)
 
     with transaction.atomic():

@@ -44,6 +44,10 @@ class Tileset(models.Model):
     # True when the server copied the data (and index) file into uploads/ and so may delete it;
     # False when it only points at a file of the user's (--no-upload).
     owns_file = models.BooleanField(default=True)
+    # Same for the index file: True when it was copied in or built at ingest.
+    owns_index = models.BooleanField(default=True)
+    # Facts about the file computed once at ingest by its generator (e.g. for htsget tickets).
+    meta = models.JSONField(default=dict, blank=True)
     filetype = models.TextField()
     datatype = models.TextField(default="unknown", blank=True, null=True)
     project = models.ForeignKey(Project, on_delete=models.CASCADE, blank=True, null=True)

@@ -79,6 +79,8 @@ def source_of(tileset):
     if datafile is None:
         raise generators.GeneratorError("the tileset's file lies outside the media folder")
     context = _context(tileset, generators.get(tileset.filetype))
+    if tileset.meta.get("facts"):
+        context["facts"] = tileset.meta["facts"]
     return generators.Source(datafile=datafile, indexfile=index_path(tileset), context=context)
 
 

@@ -47,6 +47,14 @@ class Generator:
     chromsizes: Optional[Callable[[Source], list]] = None
     dimensions: int = 1  # number of tile coordinates after the zoom level
     needs_index: bool = False
+    # Where to look for an index next to a local data file when none is given, e.g. (".bai", ".csi").
+    index_suffixes: tuple = ()
+    # build_index(datafile, folder) -> path of an index written into ``folder``, used at ingest
+    # when the filetype needs an index and none was given or found.
+    build_index: Optional[Callable[[str, str], str]] = None
+    # facts(source) -> JSON-able dict computed once at ingest, stored with the tileset and passed
+    # back to the generator as Source.context["facts"].
+    facts: Optional[Callable[[Source], dict]] = None
     # True for filetypes whose chromosome order comes from the chromsizes tileset of the same
     # coordSystem (bigWig, bigBed, FASTA): the service then passes
     # Source.context["chromsizes"] = [(name, length), ...] when exactly one such tileset exists,
