@@ -140,6 +140,7 @@ INSTALLED_APPS = [
     "guardian",
     "tilesets",
     "chroms",
+    "htsget",
 ]
 # Seed 000: config.json may list extra Django apps to install.
 INSTALLED_APPS += [app for app in get_setting("INSTALLED_APPS", [], cast=list) if app not in INSTALLED_APPS]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class HtsgetConfig(AppConfig):
+    name = "htsget"
+    verbose_name = "GA4GH htsget"
