@@ -42,3 +42,25 @@ test-postgres: install-test
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# --- Benchmark (docs/performance.md): our tiles against clodius 0.20.4 in the same run ---------
+# clodius lives only in its own venv (requirements-bench.txt); our server runs from $(VENV).
+# The generated data is cached in $(BENCH_DATA) (gitignored) and reused while bench/data.py's
+# SPEC is unchanged. Options: BENCH_REPEATS, BENCH_BLOCKS, BENCH_ONLY (see bench/run.py).
+BENCH_VENV ?= .venv-bench
+BENCH_DATA ?= .bench-data
+
+.PHONY: bench install-bench
+
+$(BENCH_VENV)/bin/python:
+	$(PYTHON) -m venv $(BENCH_VENV)
+
+$(BENCH_VENV)/.installed: requirements-bench.txt | $(BENCH_VENV)/bin/python
+	$(BENCH_VENV)/bin/pip install --disable-pip-version-check -r requirements-bench.txt
+	touch $@
+
+install-bench: $(BENCH_VENV)/.installed
+
+bench: install install-bench
+	$(BENCH_VENV)/bin/python -m bench.data --out $(BENCH_DATA)
+	$(BIN)/python -m bench.run --data $(BENCH_DATA) --bench-python $(BENCH_VENV)/bin/python
