@@ -1,0 +1,40 @@
+"""BCF: binary variant files, stored and served whole through htsget (no region logic, no tiles).
+
+The protocol allows answering any request with the whole file; VCF tilesets are the ones served by
+region. Facts stored at ingest: header end, contigs, size, EOF marker, MD5 (:func:`hts.bcf_facts`).
+"""
+
+import contextlib
+
+import pysam
+
+from . import hts
+from .base import Generator, GeneratorError
+
+
+@contextlib.contextmanager
+def hts_quiet():
+    """No htslib chatter about the index it looks for (these files are read without one)."""
+    previous = pysam.set_verbosity(0)
+    try:
+        yield
+    finally:
+        pysam.set_verbosity(previous)
+
+
+def validate(datafile, indexfile=None):
+    if not hts.is_bgzf(datafile):
+        raise GeneratorError("not a BGZF-compressed BCF file (write it with bcftools view -Ob)")
+    hts.bcf_header(datafile)
+    try:
+        with hts_quiet(), pysam.VariantFile(str(datafile)) as variants:
+            next(iter(variants), None)
+    except (OSError, ValueError) as exc:
+        raise GeneratorError(f"pysam cannot read it: {exc}") from None
+
+
+def chromsizes(source):
+    return [(name, length) for name, length in hts.bcf_header(source.datafile)["contigs"] if length]
+
+
+GENERATOR = Generator(filetype="bcf", validate=validate, chromsizes=chromsizes, facts=hts.bcf_facts)
