@@ -91,11 +91,14 @@ def signal_of(length=100_000, seed=3):
 
 def expected_values(stored, meta, z, x):
     """The float64 list tile (z, x) must hold (tiles.md §7.3), from the stored arrays; our
-    answer where the reference fails: tile_size NaNs past max-position."""
+    answers where the reference fails: tile_size NaNs past max-position, the next finer level
+    where a level is not stored."""
     tile_size, zoom_step, max_zoom = meta["tile-size"], meta["zoom-step"], meta["max-zoom"]
     max_position = meta.get("max-position", tile_size * 2 ** max_zoom)
     rz = max_zoom - z
     k = zoom_step * (rz // zoom_step)
+    while f"values_{k}" not in stored:  # a level not stored: the next finer one (our answer)
+        k -= zoom_step
     per_value = 2 ** (rz - k)
     start = x * per_value * tile_size
     end = start + tile_size * per_value

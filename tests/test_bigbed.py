@@ -269,7 +269,8 @@ SOUND_RECORD = struct.pack("<III", 0, 5, 9) + b"a\t1\0"
     (SOUND_RECORD + struct.pack("<II", 0, 7), "a data record is cut short"),
     (SOUND_RECORD + struct.pack("<III", 0, 5, 9) + b"a\t1", "a data record has no end"),
     (SOUND_RECORD + struct.pack("<III", 0, 9, 5) + b"\0", "a data record ends before it starts"),
-], ids=["cut", "no-end", "backwards"])
+    (SOUND_RECORD + struct.pack("<III", 0, 5, 9) + "gène".encode() + b"\0", "not ASCII \\(at 5-9\\)"),
+], ids=["cut", "no-end", "backwards", "not-ascii"])
 def test_the_records_of_a_block_are_walked(tmp_path, block, reason):
     from tilesets.generators.bigwig import _Corrupt, _Reader
 

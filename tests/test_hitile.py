@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import shutil
 import subprocess
 
 import h5py
@@ -226,14 +227,29 @@ def test_bad_tiles_are_errors_for_those_tiles_only(files):
     assert answer["u.3.3"] == expected_tile(expected_values(stored, meta, 3, 3))
 
 
-def test_missing_stored_level_is_an_error_for_its_zooms(tmp_path):
-    path = tmp_path / "gap.hitile"
-    write_hitile(path, signal_of(LENGTH), zoom_step=2)
-    with h5py.File(path, "a") as f:
-        del f["values_4"]
-    answer = tiles(path, ["u.3.0", "u.2.0", "u.7.0"])  # zoom 3: rz 4 -> values_4; zoom 2: rz 5 -> values_4
-    assert "values_4" in answer["u.3.0"]["error"] and "values_4" in answer["u.2.0"]["error"]
-    assert answer["u.7.0"]["dtype"] in ("float16", "float32")
+def test_a_level_clodius_does_not_store_is_merged_from_a_finer_one(tmp_path):
+    """A genome of 300000 bases: max_zoom 9 (ceil(log2(293))), zoom_step 3 -> zoom 0 reads
+    values_9, which clodius does not write (300000 / 2^9 < 1024); the reference fails (HTTP 500)."""
+    path = tmp_path / "clodius-levels.hitile"
+    stored = write_hitile(path, signal_of(300_000), zoom_step=3)
+    meta = meta_of(path)
+    assert meta["max-zoom"] == 9 and sorted(stored) == [f"{kind}_{k}" for kind in ("nan_values", "values") for k in (0, 3, 6)]
+    ids = ["u.0.0", "u.0.1", "u.1.0", "u.2.3"]
+    answer = tiles(path, ids)
+    for tile_id in ids:
+        _, z, x = tile_id.split(".")
+        assert answer[tile_id] == expected_tile(expected_values(stored, meta, int(z), int(x))), tile_id
+    assert len(decode(answer["u.0.0"])) == 586  # 300000 / 512, from values_6 merged by 8
+    fine = tmp_path / "fine.hitile"  # only values_0 left: every zoom merges it
+    shutil.copy(path, fine)
+    with h5py.File(fine, "a") as f:
+        for k in (3, 6):
+            del f[f"values_{k}"], f[f"nan_values_{k}"]
+        stored = {name: f[name][:] for name in f if name != "meta"}
+    answer = tiles(fine, ids)
+    for tile_id in ids:
+        _, z, x = tile_id.split(".")
+        assert answer[tile_id] == expected_tile(expected_values(stored, meta, int(z), int(x))), tile_id
 
 
 def test_a_file_rewritten_in_place_is_read_afresh(tmp_path):

@@ -21,9 +21,11 @@ reference's indexing (§7.3). The dtypes follow the reference step by step (a me
 runs in float64, one without in the dataset's dtype), so the float16/float32 encoding (§3.3) is
 the reference's to the last bit.
 
-Where the reference fails (HTTP 500) we answer per tile: x > 2^z and zooms beyond ``max_zoom`` or
-without their stored level are errors; a tile past ``max-position`` is tile_size NaNs even when
-its NaN counts do not line up (the reference's broadcast error).
+Where the reference fails (HTTP 500) we answer per tile: x > 2^z and zooms beyond ``max_zoom`` are
+errors; a tile past ``max-position`` is tile_size NaNs even when its NaN counts do not line up
+(the reference's broadcast error); a zoom whose level ``values_k`` is not stored (clodius leaves
+out the coarsest one when ``max-zoom`` is a multiple of ``zoom-step``) is merged from the next
+finer stored level.
 """
 
 import logging
@@ -160,6 +162,15 @@ class HitileFile:
             raise GeneratorError(f"zoom level {z} is beyond this tileset's deepest level ({self.max_zoom})")
         rz = self.max_zoom - z
         k = self.zoom_step * (rz // self.zoom_step)
+        level = self.level(k)
+        while level is None and k > 0:
+            # clodius writes no level k when 2^k >= max-length / tile-size, which happens for
+            # zoom 0 whenever max-zoom is a multiple of zoom-step (the reference: HTTP 500); the
+            # next finer stored level, merged further, gives the same sums
+            k = max(0, k - self.zoom_step)
+            level = self.level(k)
+        if level is None:
+            raise GeneratorError(f"zoom level {z} needs a values_<k> dataset with k <= {rz}; the file has none")
         count = 2 ** (rz - k)
         start = x * count * self.tile_size
         end = start + self.tile_size * count
@@ -167,9 +178,6 @@ class HitileFile:
         if start > max_position:
             # after the data: tile_size NaNs (also where the reference's NaN counts do not line up)
             return np.full(self.tile_size, np.nan)
-        level = self.level(k)
-        if level is None:
-            raise GeneratorError(f"zoom level {z} needs the dataset values_{k}, which the file lacks")
         values, nans = level
         block = values[start:end]
         if start < max_position < end:
