@@ -15,4 +15,5 @@ urlpatterns = [
     re_path(r"^tileset_info/?$", views.TilesetInfoView.as_view(), name="tileset-info"),
     re_path(r"^viewconfs?/?$", views.ViewConfView.as_view(), name="viewconfs"),
     re_path(r"^uids_by_filename/?$", views.UidsByFilenameView.as_view(), name="uids-by-filename"),
+    re_path(r"^suggest/?$", views.SuggestView.as_view(), name="suggest"),
 ]

@@ -263,3 +263,17 @@ def index(request):
             "admin": f"{base}/admin/",
         }
     )
+
+
+class SuggestView(APIView):
+    """``/api/v1/suggest/?d=<beddb uid>&ac=<text>``: gene names starting with ``text``."""
+
+    def get(self, request):
+        from . import suggest
+
+        params = request.query_params
+        try:
+            found = suggest.suggestions(params.get("d"), params.get("ac"), request.user)
+        except suggest.SuggestError as exc:
+            raise ApiError(str(exc), exc.status) from None
+        return json_answer(found)
