@@ -118,13 +118,14 @@ def _chromsizes_rows(tileset):
         return set()
 
 
-def match_assembly(generator, datafile, coord_system, owner):
+def match_assembly(generator, datafile, indexfile, coord_system, owner):
     """api.md §7.1: a file whose chromosome order comes from its assembly (bigWig, bigBed, ...)
     must share chromosomes (name and length) with the chromsizes tileset of its coordSystem;
     without a coordSystem, exactly one assembly must match and is returned."""
     hint = "ingest the assembly first (--filetype chromsizes-tsv --datatype chromsizes --coordSystem NAME)"
     try:
-        own = set(generator.chromsizes(generators.Source(datafile=str(datafile))))
+        source = generators.Source(datafile=str(datafile), indexfile=str(indexfile) if indexfile else None)
+        own = set(generator.chromsizes(source))
     except generators.GeneratorError as exc:
         raise IngestError(f"Cannot read the chromosomes of {Path(datafile).name}: {exc}") from None
     owner_id = owner.pk if owner is not None else None
@@ -268,7 +269,7 @@ def _ingest(generator, data, index, workdir, *, filetype, datatype, coordSystem,
         except Exception as exc:  # a reader library failing on garbage input
             raise IngestError(f"{data.original_name} does not open as {filetype}: {exc}") from None
         if generator.uses_coord_chromsizes and generator.chromsizes is not None:
-            coordSystem = match_assembly(generator, data.path, coordSystem, owner)
+            coordSystem = match_assembly(generator, data.path, index.path if index else None, coordSystem, owner)
     facts = {}
     if generator is not None and generator.facts is not None:
         source = generators.Source(str(data.path), str(index.path) if index else None)

@@ -78,7 +78,10 @@ def source_of(tileset):
     datafile = data_path(tileset)
     if datafile is None:
         raise generators.GeneratorError("the tileset's file lies outside the media folder")
-    context = _context(tileset, generators.get(tileset.filetype))
+    generator = generators.get(tileset.filetype)
+    context = _context(tileset, generator)
+    if generator is not None and generator.tile_width_setting:
+        context["max_tile_width"] = getattr(settings, generator.tile_width_setting)
     if tileset.meta.get("facts"):
         context["facts"] = tileset.meta["facts"]
     return generators.Source(datafile=datafile, indexfile=index_path(tileset), context=context)

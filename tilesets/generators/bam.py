@@ -65,7 +65,10 @@ _DELETIONS = re.compile(r"\^[A-Za-z]*")
 _LETTER = re.compile(r"[A-Za-z]")
 
 
-def max_tile_width():
+def max_tile_width(source=None):
+    """The server's setting when the service passes it (Source.context), else the environment."""
+    if source is not None and source.context.get("max_tile_width"):
+        return int(source.context["max_tile_width"])
     return env_int(MAX_TILE_WIDTH_ENV, DEFAULT_MAX_TILE_WIDTH)
 
 
@@ -549,7 +552,7 @@ def tileset_info(source):
         "tile_size": TILE_SIZE,
         "chromsizes": [[name, length] for name, length in bam.own_rows],
         "max_zoom": max_zoom,
-        "max_tile_width": max_tile_width(),
+        "max_tile_width": max_tile_width(source),
     }
 
 
@@ -558,7 +561,7 @@ def tiles(source, requests, options=None):
     if bam.layout is None:
         raise GeneratorError("the BAM's reference sequences all have length 0")
     indexfile = _index_of(source)
-    limit = max_tile_width()
+    limit = max_tile_width(source)
     answer = {}
     with bam.handle(indexfile) as handle:
         for request in requests:
@@ -574,6 +577,7 @@ def tiles(source, requests, options=None):
 
 
 GENERATOR = Generator(
+    tile_width_setting="MAX_BAM_TILE_WIDTH",
     filetype="bam",
     validate=validate,
     tileset_info=tileset_info,

@@ -55,6 +55,9 @@ class Generator:
     # facts(source) -> JSON-able dict computed once at ingest, stored with the tileset and passed
     # back to the generator as Source.context["facts"].
     facts: Optional[Callable[[Source], dict]] = None
+    # Name of a server setting bounding the widest tile (e.g. "MAX_BAM_TILE_WIDTH"); the service
+    # passes its value as Source.context["max_tile_width"].
+    tile_width_setting: Optional[str] = None
     # True for filetypes whose chromosome order comes from the chromsizes tileset of the same
     # coordSystem (bigWig, bigBed, FASTA): the service then passes
     # Source.context["chromsizes"] = [(name, length), ...] when exactly one such tileset exists,

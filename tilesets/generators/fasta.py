@@ -72,7 +72,10 @@ def env_int(name, default):
     return value
 
 
-def max_tile_width():
+def max_tile_width(source=None):
+    """The server's setting when the service passes it (Source.context), else the environment."""
+    if source is not None and source.context.get("max_tile_width"):
+        return int(source.context["max_tile_width"])
     return env_int(MAX_TILE_WIDTH_ENV, DEFAULT_MAX_TILE_WIDTH)
 
 
@@ -456,7 +459,7 @@ def tileset_info(source):
         "tile_size": TILE_SIZE,
         "max_zoom": layout.max_zoom,
         "chromsizes": [[name, length] for name, length in zip(layout.names, layout.lengths)],
-        "max_tile_width": max_tile_width(),
+        "max_tile_width": max_tile_width(source),
     }
 
 
@@ -493,7 +496,7 @@ def tiles(source, requests, options=None):
     reader = _get(_readers, source.datafile, "FASTA file")
     index = _get(_indexes, _index_path(source), "index")
     layout = _layout(source, index)
-    limit = max_tile_width()
+    limit = max_tile_width(source)
     answer = {}
     for request in requests:
         try:
@@ -507,6 +510,7 @@ def tiles(source, requests, options=None):
 
 
 GENERATOR = Generator(
+    tile_width_setting="MAX_FASTA_TILE_WIDTH",
     filetype="fasta",
     validate=validate,
     tileset_info=tileset_info,
