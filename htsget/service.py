@@ -21,7 +21,7 @@ from typing import Optional
 from django.conf import settings
 from django.urls import reverse
 
-from tilesets.access import can_read, visible_tilesets
+from tilesets.access import visible_tilesets
 from tilesets.generators import GeneratorError, Source, hts
 from tilesets.models import UID_PATTERN, Tileset
 from tilesets.storage import data_path, index_path
@@ -226,12 +226,18 @@ def resolve(endpoint, ident, wanted, user):
     """
     formats = FORMATS[endpoint]
     for candidate in dict.fromkeys((ident, ident.rstrip("/"))):
-        tileset = Tileset.objects.filter(uuid=candidate).first() if _UID.match(candidate) else None
+        if not _UID.match(candidate):
+            continue
+        by_uuid = Tileset.objects.filter(uuid=candidate)
+        tileset = visible_tilesets(user, by_uuid).first()  # one query when all is well
+        readable = tileset is not None
+        if tileset is None:
+            tileset = by_uuid.first()
         if tileset is None:
             continue
         if tileset.filetype not in formats:
             raise NotFound(f"No {endpoint} with id {candidate!r}.")
-        if not can_read(user, tileset):
+        if not readable:
             if user.is_authenticated:
                 raise PermissionDenied(f"You may not read {candidate!r}.")
             raise PermissionDenied(f"{candidate!r} is private: send Authorization: Bearer <token>.")
@@ -319,7 +325,7 @@ def stored_facts(tileset, path):
     if facts and facts.get("version") == hts.FACTS_VERSION and facts.get("file_size") == size:
         return facts
     compute = _FACTS[tileset.filetype]
-    facts = compute(Source(path, index_path(tileset)), md5=False)["htsget"]
+    facts = compute(Source(path, paths_of(tileset)[1]), md5=False)["htsget"]
     meta = dict(tileset.meta or {})
     meta["facts"] = {**meta.get("facts", {}), "htsget": facts}
     Tileset.objects.filter(pk=tileset.pk).update(meta=meta)
@@ -328,11 +334,25 @@ def stored_facts(tileset, path):
     return facts
 
 
+_paths = {}
+
+
+def paths_of(tileset):
+    """(data path, index path) of a tileset, resolved with the storage containment checks once
+    per stored name (resolving paths costs more than the rest of a ticket)."""
+    key = (settings.MEDIA_ROOT, tileset.datafile.name, tileset.indexfile.name if tileset.indexfile else None)
+    found = _paths.get(key)
+    if found is None:
+        if len(_paths) > 4096:
+            _paths.clear()
+        found = _paths[key] = (data_path(tileset), index_path(tileset))
+    return found
+
+
 def prepare(tileset):
-    path = data_path(tileset)
+    path, indexfile = paths_of(tileset)
     if path is None or not os.path.isfile(path):
         raise ServerError(f"The file of {tileset.uuid!r} is missing.")
-    indexfile = index_path(tileset)
     try:
         key = (tileset.uuid, path, _version(path), tileset.filetype,
                (indexfile, _version(indexfile)) if indexfile and os.path.isfile(indexfile) else None)
@@ -415,12 +435,13 @@ def ticket(request, tileset, query, user):
         return {"htsget": answer}
     urls = _Urls(url, headers, classes=True)
     header_end, data_end = facts["header_end"], facts["data_end"]
-    inline_max = int(_setting("HTSGET_INLINE_MAX_BYTES", 1 << 20))
+    sizes = {"inline_max": int(_setting("HTSGET_INLINE_MAX_BYTES", 1 << 20)),
+             "compress_max": int(_setting("HTSGET_INLINE_COMPRESS_MAX_BYTES", 16 * 1024))}
     try:
         with open(prepared.path, "rb") as handle:
-            urls.add(hts.plan_pieces(handle, [(0, header_end)], inline_max), "header")
+            urls.add(hts.plan_pieces(handle, [(0, header_end)], **sizes), "header")
             if not query.header_only:
-                urls.add(hts.plan_pieces(handle, body_spans(prepared, query.regions), inline_max), "body")
+                urls.add(hts.plan_pieces(handle, body_spans(prepared, query.regions), **sizes), "body")
     except (GeneratorError, OSError) as exc:
         logger.warning("Cannot read %s for an htsget ticket: %s", tileset.uuid, exc)
         raise ServerError(f"The file of {tileset.uuid!r} cannot be read.") from None

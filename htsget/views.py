@@ -15,7 +15,6 @@ from django.views.decorators.csrf import csrf_exempt
 
 from tilesets.access import can_read
 from tilesets.models import Tileset
-from tilesets.storage import data_path
 
 from . import auth, service
 from .data import serve
@@ -102,7 +101,7 @@ def data(request, uuid):
         user = auth.data_user(request, tileset)
         if not can_read(user, tileset):
             raise PermissionDenied(f"{uuid!r} is private: use the data URL with the headers of a ticket.")
-    path = data_path(tileset)
+    path = service.paths_of(tileset)[0]
     try:
         size = os.path.getsize(path) if path else None
     except OSError:

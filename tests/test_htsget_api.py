@@ -554,3 +554,19 @@ def test_facts_computed_on_first_ticket_when_missing(client, bam, files):
     assert facts["header_end"] > 0 and facts["references"][0] == ["chr1", 300_000] and facts["md5"] is None
     body = ticket_of(client.get(f"{API}/reads/reads1"))
     assert "md5" not in body["htsget"] and download(client, body) == files["bam"].read_bytes()
+
+
+def test_demo_vcf(client, tmp_path):
+    from tilesets import demo_htsget
+
+    path = demo_htsget.write_vcf(tmp_path / "demo-variants.vcf.gz")
+    tileset = ingest_tileset(datafile=str(path), filetype="vcf", datatype="variants", uid="demo-variants",
+                             coordSystem="hg38")
+    assert tileset.indexfile.name.endswith("demo-variants.vcf.gz.tbi")  # found beside the file
+    region = ("chr1", 1_000_000, 30_000_000)
+    body = ticket_of(client.get(f"{API}/variants/demo-variants", {"referenceName": "chr1", "start": region[1],
+                                                                  "end": region[2]}))
+    got = downloaded_records(download(client, body), "VCF", region, tmp_path)
+    assert len(got) > 100 and got == vcf_records(path, region)
+    empty = ticket_of(client.get(f"{API}/variants/demo-variants", {"referenceName": "chrY"}))
+    assert downloaded_records(download(client, empty), "VCF", None, tmp_path) == []

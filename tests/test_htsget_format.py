@@ -89,7 +89,7 @@ def test_bam_index_matches_pysam(files, kind):
     index = hts.load_index(index_path)
     assert index.kind == ("bai" if kind == "bam" else "csi")
     assert (index.min_shift, index.depth) == (14, 5) or index.kind == "csi"
-    assert len(index.refs) == len(BAM_REFS) and not index.refs[3].bins  # chrEmpty has no bin
+    assert len(index.refs) == len(BAM_REFS) and not index.refs[3].n_bins  # chrEmpty has no bin
     stats = {line.split("\t")[0]: int(line.split("\t")[3]) for line in pysam.idxstats(str(path)).splitlines()}
     assert index.n_no_coor == stats["*"] == 150
     facts = hts.bam_facts(Source(str(path), index_path))["htsget"]

@@ -25,6 +25,8 @@ import re
 import struct
 import zlib
 
+import numpy as np
+
 from .base import GeneratorError
 
 EOF_BLOCK = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
@@ -172,15 +174,61 @@ def pseudo_bin(depth):
 
 
 class RefIndex:
-    """The index of one reference: ``bins`` {bin: [(vbeg, vend), ...]}, and the lower bounds:
-    ``linear`` (BAI/TBI, one voffset per 2^min_shift window) or ``loffsets`` {bin: voffset} (CSI)."""
+    """The index of one reference, decoded lazily from the index bytes: the bins that exist
+    (sorted numpy arrays of bin numbers and of where their chunk lists start) and the lower bounds,
+    ``linear`` (BAI/TBI: one voffset per 2^min_shift window) or per-bin ``loffsets`` (CSI)."""
 
-    __slots__ = ("bins", "linear", "loffsets")
+    __slots__ = ("data", "bin_ids", "offsets", "loffsets", "linear", "pseudo")
 
-    def __init__(self):
-        self.bins = {}
-        self.linear = None
-        self.loffsets = None
+    def __init__(self, data, bin_ids, offsets, loffsets, linear, pseudo):
+        order = np.argsort(bin_ids, kind="stable")
+        self.data = data
+        self.bin_ids = bin_ids[order]
+        self.offsets = offsets[order]  # where each bin's n_chunk field is
+        self.loffsets = loffsets[order] if loffsets is not None else None
+        self.linear = linear
+        self.pseudo = pseudo  # offset of the pseudo-bin's n_chunk field, or None
+
+    @property
+    def n_bins(self):
+        return len(self.bin_ids)
+
+    def _find(self, bins):
+        """Positions (in the sorted arrays) of those of ``bins`` that exist."""
+        bins = np.asarray(bins, dtype=np.int64)
+        if not len(self.bin_ids) or not len(bins):
+            return np.empty(0, dtype=np.int64)
+        where = np.minimum(np.searchsorted(self.bin_ids, bins), len(self.bin_ids) - 1)
+        return where[self.bin_ids[where] == bins]
+
+    def has(self, bin_):
+        where = int(np.searchsorted(self.bin_ids, bin_))
+        return where < len(self.bin_ids) and int(self.bin_ids[where]) == bin_
+
+    def loffset(self, bin_):
+        where = int(np.searchsorted(self.bin_ids, bin_))
+        return int(self.loffsets[where]) if where < len(self.bin_ids) and int(self.bin_ids[where]) == bin_ else 0
+
+    def _chunks_at(self, offset):
+        n_chunk = struct.unpack_from("<i", self.data, offset)[0]
+        flat = struct.unpack_from(f"<{2 * n_chunk}Q", self.data, offset + 4)
+        return list(zip(flat[0::2], flat[1::2]))
+
+    def chunks(self, bins):
+        """The chunks of those of ``bins`` that exist."""
+        found = []
+        for where in self._find(bins):
+            found.extend(self._chunks_at(int(self.offsets[where])))
+        return found
+
+    def end(self):
+        """The voffset just after the reference's last record (pseudo-bin, else the chunks)."""
+        if self.pseudo is not None:
+            chunks = self._chunks_at(self.pseudo)
+            if chunks:
+                return chunks[0][1]
+        ends = [end for where in range(len(self.bin_ids)) for _, end in self._chunks_at(int(self.offsets[where]))]
+        return max(ends, default=0)
 
 
 class BinIndex:
@@ -195,8 +243,14 @@ class BinIndex:
         self.tabix = tabix  # (format, col_seq, col_beg, col_end, meta, skip) of a tabix-style index
         self.n_no_coor = n_no_coor
         self.name_ids = {name: i for i, name in enumerate(names)} if names else {}
-        ends = [end for ref in refs for chunks in ref.bins.values() for _, end in chunks]
-        self.placed_end = max(ends, default=0)  # the voffset just after the last placed record
+        self._placed_end = None
+
+    @property
+    def placed_end(self):
+        """The voffset just after the last placed record (where unplaced reads begin)."""
+        if self._placed_end is None:
+            self._placed_end = max((ref.end() for ref in self.refs if ref.n_bins), default=0)
+        return self._placed_end
 
     @property
     def max_position(self):
@@ -205,19 +259,19 @@ class BinIndex:
     def lower_bound(self, ref, beg):
         """A voffset before every record overlapping positions >= ``beg`` (htslib's rule)."""
         if ref.linear is not None:
-            if not ref.linear:
+            if not len(ref.linear):
                 return 0
             window = beg >> self.min_shift
-            return ref.linear[min(window, len(ref.linear) - 1)]
+            return int(ref.linear[min(window, len(ref.linear) - 1)])
         level_first = ((1 << (3 * self.depth)) - 1) // 7
         bin_ = level_first + (beg >> self.min_shift)
-        while bin_ not in ref.bins and bin_ > 0:
+        while bin_ > 0 and not ref.has(bin_):
             parent = (bin_ - 1) >> 3
             if bin_ > (parent << 3) + 1:
                 bin_ -= 1
             else:
                 bin_ = parent
-        return ref.loffsets.get(bin_, 0)
+        return ref.loffset(bin_)
 
     def chunks(self, ref_id, beg, end):
         """The chunks that hold every record of reference ``ref_id`` overlapping ``[beg, end)``."""
@@ -227,111 +281,102 @@ class BinIndex:
         if beg >= end:
             return []
         ref = self.refs[ref_id]
-        if not ref.bins:
+        if not ref.n_bins:
             return []
         floor = self.lower_bound(ref, beg)
-        found = []
-        for bin_ in reg2bins(beg, end, self.min_shift, self.depth):
-            for vbeg, vend in ref.bins.get(bin_, ()):
-                if vend > floor:
-                    found.append((vbeg, vend))
-        return found
+        return [(vbeg, vend) for vbeg, vend in ref.chunks(reg2bins(beg, end, self.min_shift, self.depth))
+                if vend > floor]
 
 
-class _Reader:
-    def __init__(self, data):
-        self.data = data
-        self.pos = 0
-
-    def take(self, fmt):
-        try:
-            values = struct.unpack_from(fmt, self.data, self.pos)
-        except struct.error:
-            raise GeneratorError("truncated index") from None
-        self.pos += struct.calcsize(fmt)
-        return values
-
-    def one(self, fmt):
-        return self.take(fmt)[0]
-
-    def raw(self, n):
-        if n < 0 or self.pos + n > len(self.data):
-            raise GeneratorError("truncated index")
-        value = self.data[self.pos:self.pos + n]
-        self.pos += n
-        return value
-
-
-def _chunk_list(reader, n_chunk):
-    if n_chunk < 0:
-        raise GeneratorError("corrupt index (negative chunk count)")
-    flat = reader.take(f"<{2 * n_chunk}Q")
-    return list(zip(flat[0::2], flat[1::2]))
-
-
-def _parse_binned_refs(reader, n_ref, csi, depth):
+def _parse_binned_refs(data, pos, n_ref, csi, depth):
+    """Walk the per-reference sections once, keeping only where each bin's chunks are."""
     if n_ref < 0:
         raise GeneratorError("corrupt index (negative reference count)")
     pseudo = pseudo_bin(depth)
+    unpack = struct.unpack_from
+    size = len(data)
     refs = []
-    for _ in range(n_ref):
-        ref = RefIndex()
-        n_bin = reader.one("<i")
-        if n_bin < 0:
-            raise GeneratorError("corrupt index (negative bin count)")
-        if csi:
-            ref.loffsets = {}
-        for _ in range(n_bin):
-            if csi:
-                bin_, loffset, n_chunk = reader.take("<IQi")
-            else:
-                bin_, n_chunk = reader.take("<Ii")
-            chunks = _chunk_list(reader, n_chunk)
-            if bin_ == pseudo:
-                continue
-            ref.bins[bin_] = chunks
-            if csi:
-                ref.loffsets[bin_] = loffset
-        if not csi:
-            n_intv = reader.one("<i")
-            if n_intv < 0:
-                raise GeneratorError("corrupt index (negative interval count)")
-            ref.linear = list(reader.take(f"<{n_intv}Q"))
-        refs.append(ref)
-    n_no_coor = reader.one("<Q") if reader.pos + 8 <= len(reader.data) else None
+    try:
+        for _ in range(n_ref):
+            n_bin = unpack("<i", data, pos)[0]
+            pos += 4
+            if n_bin < 0:
+                raise GeneratorError("corrupt index (negative bin count)")
+            bin_ids, offsets, loffsets = [], [], [] if csi else None
+            pseudo_at = None
+            for _ in range(n_bin):
+                if csi:
+                    bin_, loffset = unpack("<IQ", data, pos)
+                    pos += 12
+                else:
+                    bin_ = unpack("<I", data, pos)[0]
+                    pos += 4
+                n_chunk = unpack("<i", data, pos)[0]
+                if n_chunk < 0 or pos + 4 + 16 * n_chunk > size:
+                    raise GeneratorError("truncated or corrupt index")
+                if bin_ == pseudo:
+                    pseudo_at = pos
+                else:
+                    bin_ids.append(bin_)
+                    offsets.append(pos)
+                    if csi:
+                        loffsets.append(loffset)
+                pos += 4 + 16 * n_chunk
+            linear = None
+            if not csi:
+                n_intv = unpack("<i", data, pos)[0]
+                pos += 4
+                if n_intv < 0 or pos + 8 * n_intv > size:
+                    raise GeneratorError("truncated or corrupt index")
+                linear = np.frombuffer(data, dtype="<u8", count=n_intv, offset=pos)
+                pos += 8 * n_intv
+            refs.append(RefIndex(data, np.array(bin_ids, dtype=np.int64), np.array(offsets, dtype=np.int64),
+                                 np.array(loffsets, dtype=np.uint64) if csi else None, linear, pseudo_at))
+    except struct.error:
+        raise GeneratorError("truncated index") from None
+    n_no_coor = unpack("<Q", data, pos)[0] if pos + 8 <= size else None
     return refs, n_no_coor
 
 
-def _tabix_meta(reader):
-    meta = reader.take("<6i")
-    l_nm = reader.one("<i")
-    names = [n.decode("utf-8", "replace") for n in reader.raw(l_nm).split(b"\0") if n]
-    return meta, names
+def _tabix_meta(data, pos):
+    try:
+        meta = struct.unpack_from("<6i", data, pos)
+        l_nm = struct.unpack_from("<i", data, pos + 24)[0]
+    except struct.error:
+        raise GeneratorError("truncated index") from None
+    if l_nm < 0 or pos + 28 + l_nm > len(data):
+        raise GeneratorError("truncated index")
+    raw = data[pos + 28:pos + 28 + l_nm]
+    names = [n.decode("utf-8", "replace") for n in raw.split(b"\0") if n]
+    return meta, names, pos + 28 + l_nm
 
 
 def parse_index(raw):
     """A :class:`BinIndex` from the bytes of a ``.bai``, ``.tbi`` or ``.csi`` file."""
-    data = gunzip_all(raw) if raw[:2] == _GZIP_MAGIC else raw
-    reader = _Reader(data)
-    magic = reader.raw(4) if len(data) >= 4 else b""
-    if magic == b"BAI\1":
-        refs, n_no_coor = _parse_binned_refs(reader, reader.one("<i"), False, 5)
-        return BinIndex("bai", 14, 5, refs, n_no_coor=n_no_coor)
-    if magic == b"TBI\1":
-        n_ref = reader.one("<i")
-        meta, names = _tabix_meta(reader)
-        refs, n_no_coor = _parse_binned_refs(reader, n_ref, False, 5)
-        return BinIndex("tbi", 14, 5, refs, names=names, tabix=meta, n_no_coor=n_no_coor)
-    if magic == b"CSI\1":
-        min_shift, depth, l_aux = reader.take("<iii")
-        if not (0 < min_shift < 32 and 0 < depth < 12 and min_shift + 3 * depth < 64):
-            raise GeneratorError("corrupt CSI index (bad min_shift/depth)")
-        aux = reader.raw(l_aux)
-        meta = names = None
-        if l_aux >= 28:
-            meta, names = _tabix_meta(_Reader(aux))
-        refs, n_no_coor = _parse_binned_refs(reader, reader.one("<i"), True, depth)
-        return BinIndex("csi", min_shift, depth, refs, names=names, tabix=meta, n_no_coor=n_no_coor)
+    data = gunzip_all(raw) if raw[:2] == _GZIP_MAGIC else bytes(raw)
+    magic = data[:4]
+    try:
+        if magic == b"BAI\1":
+            refs, n_no_coor = _parse_binned_refs(data, 8, struct.unpack_from("<i", data, 4)[0], False, 5)
+            return BinIndex("bai", 14, 5, refs, n_no_coor=n_no_coor)
+        if magic == b"TBI\1":
+            n_ref = struct.unpack_from("<i", data, 4)[0]
+            meta, names, pos = _tabix_meta(data, 8)
+            refs, n_no_coor = _parse_binned_refs(data, pos, n_ref, False, 5)
+            return BinIndex("tbi", 14, 5, refs, names=names, tabix=meta, n_no_coor=n_no_coor)
+        if magic == b"CSI\1":
+            min_shift, depth, l_aux = struct.unpack_from("<iii", data, 4)
+            if not (0 < min_shift < 32 and 0 < depth < 12 and min_shift + 3 * depth < 64) or l_aux < 0:
+                raise GeneratorError("corrupt CSI index (bad min_shift/depth)")
+            meta = names = None
+            if l_aux >= 28:
+                meta, names, _ = _tabix_meta(data[16:16 + l_aux], 0)
+            pos = 16 + l_aux
+            n_ref = struct.unpack_from("<i", data, pos)[0]
+            refs, n_no_coor = _parse_binned_refs(data, pos + 4, n_ref, True, depth)
+            return BinIndex("csi", min_shift, depth, refs, names=names, tabix=meta, n_no_coor=n_no_coor)
+    except struct.error:
+        raise GeneratorError("truncated index") from None
     raise GeneratorError("not a BAI, TBI or CSI index")
 
 
@@ -391,10 +436,12 @@ def span_pieces(handle, vbeg, vend):
     return pieces
 
 
-def plan_pieces(handle, spans, inline_max=1 << 20):
+def plan_pieces(handle, spans, inline_max=1 << 20, compress_max=16 * 1024):
     """Pieces for the spans in order: ``("range", start, stop)`` (bytes of the file) or
-    ``("inline", bgzf_bytes)`` (edge data re-compressed). Adjacent ranges are joined, consecutive
-    edge data is compressed together (at most ``inline_max`` uncompressed bytes per piece)."""
+    ``("inline", bgzf_bytes)`` (edge data in fresh BGZF blocks). Adjacent ranges are joined and
+    consecutive edge data is packed together (at most ``inline_max`` bytes per piece). Pieces up to
+    ``compress_max`` bytes are deflated (zlib level 1); larger ones are stored, which costs no CPU
+    time when the ticket is made (deflating 64 KiB takes milliseconds, storing it microseconds)."""
     raw = []
     for vbeg, vend in spans:
         raw.extend(span_pieces(handle, vbeg, vend))
@@ -403,7 +450,8 @@ def plan_pieces(handle, spans, inline_max=1 << 20):
 
     def flush():
         if pending:
-            out.append(("inline", compress(b"".join(pending))))
+            data = b"".join(pending)
+            out.append(("inline", compress(data, level=1 if len(data) <= compress_max else 0)))
             pending.clear()
 
     for piece in raw:
