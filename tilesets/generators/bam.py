@@ -48,6 +48,7 @@ from . import bigwig
 from .base import Generator, GeneratorError
 from .fasta import env_int, first_bgzf_block, is_bgzf
 from .files import OpenFiles
+from .hts import bam_facts
 
 logger = logging.getLogger("tilesets")
 
@@ -587,4 +588,5 @@ GENERATOR = Generator(
     needs_index=True,
     index_suffixes=(".bai", ".csi"),
     build_index=build_index,
+    facts=bam_facts,
 )
