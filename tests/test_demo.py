@@ -10,12 +10,18 @@ TILES = {
     "demo-signal": ["demo-signal.0.0", "demo-signal.8.100", "demo-signal.5.3.minMax"],
     "demo-multivec": ["demo-multivec.0.0", "demo-multivec.3.2"],
 }
+OTHER_TILES = {
+    "demo-genes": ["demo-genes.0.0", "demo-genes.5.3"],
+    "demo-domains": ["demo-domains.0.0.0"],
+    "demo-reads": ["demo-reads.19.1345"],  # chr1:11.02 Mb at zoom 19 (8 kb tiles)
+}
 
 
 def test_demo_tilesets_are_served(anon_client):
     call_command("load_demo", stdout=open("/dev/null", "w"))
     listed = {t["uuid"]: t for t in anon_client.get("/api/v1/tilesets/?limit=100").json()["results"]}
-    assert set(listed) == {"hg38-chromsizes", "demo-hic", "demo-signal", "demo-multivec"}
+    assert set(listed) == {"hg38-chromsizes", "demo-hic", "demo-signal", "demo-multivec", "demo-genes",
+                           "demo-domains", "demo-reads"}
     assert {t["coordSystem"] for t in listed.values()} == {"hg38"}
 
     info = anon_client.get("/api/v1/tileset_info/", {"d": list(listed)}).json()
@@ -34,6 +40,12 @@ def test_demo_tilesets_are_served(anon_client):
     assert tiles["demo-multivec.3.2"]["shape"] == [4, 256]
     assert tiles["demo-signal.5.3.minMax"]["size"] == 2
 
-    for uid in listed:
+    others = anon_client.get("/api/v1/tiles/", {"d": [i for group in OTHER_TILES.values() for i in group]}).json()
+    assert others["demo-genes.0.0"] and all("uid" in gene and "fields" in gene for gene in others["demo-genes.0.0"])
+    assert others["demo-domains.0.0.0"]
+    assert len(others["demo-reads.19.1345"]["id"]) > 10
+    assert anon_client.get("/api/v1/suggest/?d=demo-genes&ac=a").status_code == 200
+
+    for uid in ("hg38-chromsizes", "demo-hic", "demo-signal", "demo-multivec"):
         sizes = anon_client.get(f"/api/v1/chrom-sizes/?id={uid}&type=json").json()
         assert sizes["chr1"] == {"size": 248956422}, uid

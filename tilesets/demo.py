@@ -112,6 +112,17 @@ def write_multivec(path, base=50_000, rows=4, tile_size=256):
             group.create_dataset("chroms/length", data=lengths)
 
 
+def _lazy(module, function):
+    """A writer from another demo module, imported when it runs."""
+
+    def write(path):
+        import importlib
+
+        return getattr(importlib.import_module(f"tilesets.{module}"), function)(path)
+
+    return write
+
+
 DEMO = [
     {"uid": "hg38-chromsizes", "filename": "hg38.chrom.sizes", "write": write_chromsizes,
      "filetype": "chromsizes-tsv", "datatype": "chromsizes", "name": "Chromosomes (hg38)"},
@@ -121,4 +132,10 @@ DEMO = [
      "filetype": "bigwig", "datatype": "vector", "name": "Demo signal (synthetic)"},
     {"uid": "demo-multivec", "filename": "demo-multivec.multires.mv5", "write": write_multivec,
      "filetype": "multivec", "datatype": "multivec", "name": "Demo multivec (synthetic)"},
+    {"uid": "demo-genes", "filename": "demo-genes.beddb", "write": _lazy("demo_annotations", "write_gene_annotations"),
+     "filetype": "beddb", "datatype": "gene-annotation", "name": "Demo genes (invented)"},
+    {"uid": "demo-domains", "filename": "demo-domains.bed2ddb", "write": _lazy("demo_annotations", "write_domains"),
+     "filetype": "bed2ddb", "datatype": "2d-rectangle-domains", "name": "Demo 2-D domains (synthetic)"},
+    {"uid": "demo-reads", "filename": "demo-reads.bam", "write": _lazy("demo_reads", "write_bam"),
+     "filetype": "bam", "datatype": "reads", "name": "Demo reads (simulated, chr1:11.0-11.1 Mb)"},
 ]
