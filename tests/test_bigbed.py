@@ -272,7 +272,7 @@ SOUND_RECORD = struct.pack("<III", 0, 5, 9) + b"a\t1\0"
     (SOUND_RECORD + struct.pack("<III", 0, 5, 9) + "gène".encode() + b"\0", "not ASCII \\(at 5-9\\)"),
 ], ids=["cut", "no-end", "backwards", "not-ascii"])
 def test_the_records_of_a_block_are_walked(tmp_path, block, reason):
-    from tilesets.generators.bigwig import _Corrupt, _Reader
+    from tilesets.generators.bbifile import _Corrupt, _Reader
 
     raw = tmp_path / "block"
     raw.write_bytes(block)

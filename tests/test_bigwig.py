@@ -16,7 +16,7 @@ from tests.bigwig_data import (
     reference_values, truth_signal, write_bigwig, write_test_bigwig,
 )
 from tests.helpers import write_chromsizes
-from tilesets.generators import bigwig
+from tilesets.generators import bigwig, genome
 from tilesets.generators.base import GeneratorError, Source, TileRequest
 from tilesets.ingest import IngestError, ingest_tileset
 
@@ -58,15 +58,15 @@ def nan_mask(values):
 
 def test_natural_sort_of_usual_names():
     names = ["chrY", "chr10", "chrUn_x", "chr2", "chrM", "chr1_random", "chr1", "chrX", "chr22", "chr9"]
-    assert bigwig.natural_sorted(names) == [
+    assert genome.natural_sorted(names) == [
         "chr1", "chr2", "chr9", "chr10", "chr22", "chrX", "chrY", "chrM", "chrUn_x", "chr1_random",
     ]
-    assert bigwig.natural_sorted(["2R", "X", "2L", "3R", "Mt", "4", "3L", "Y"]) == \
+    assert genome.natural_sorted(["2R", "X", "2L", "3R", "Mt", "4", "3L", "Y"]) == \
         ["2L", "2R", "3L", "3R", "4", "X", "Y", "Mt"]
 
 
 def test_natural_cmp_rules():
-    less = lambda a, b: bigwig.natural_cmp(a, b) < 0  # noqa: E731
+    less = lambda a, b: genome.natural_cmp(a, b) < 0  # noqa: E731
     # 1./2. names with "_" go after names without; two of them compare their second "_" field
     assert less("chrY", "chr1_random") and not less("chr1_random", "chrY")
     assert less("chrUn_gl1", "chrUn_gl2") and less("chr4_ctg9_hap1", "chrUn_gl000220")  # "ctg9" < "gl…"
@@ -79,7 +79,7 @@ def test_natural_cmp_rules():
     assert less("chr2", "chr10") and not less("chr10", "chr2")
     assert not less("1a", "a1") and not less("a1", "1a")
     assert less("chr1", "chrA")  # ("chr", 1) < ("chrA",): decided by the text
-    assert bigwig.natural_sorted(["b", "a10", "a9"]) == ["a9", "a10", "b"]
+    assert genome.natural_sorted(["b", "a10", "a9"]) == ["a9", "a10", "b"]
 
 
 def test_chromsizes_are_the_files_own_in_natural_order(data_dir):

@@ -9,7 +9,7 @@ import pkgutil
 
 from .base import Generator, GeneratorError, Source, TileRequest
 
-_HELPERS = {"base", "dense", "files", "genome", "hts"}
+_HELPERS = {"base", "bbifile", "dense", "files", "genome", "hts"}
 
 
 def _discover():

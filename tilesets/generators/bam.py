@@ -44,7 +44,7 @@ from contextlib import contextmanager
 import numpy as np
 import pysam
 
-from . import bigwig
+from . import bigwig, genome
 from .base import Generator, GeneratorError
 from .fasta import env_int, first_bgzf_block, is_bgzf
 from .files import OpenFiles
@@ -273,7 +273,7 @@ def _index_of(source):
 def own_chromsizes(names, lengths):
     """``[(name, length)]`` in natural order, each name with its own length."""
     sizes = dict(zip(names, lengths))
-    return [(name, int(sizes[name])) for name in bigwig.natural_sorted(names)]
+    return [(name, int(sizes[name])) for name in genome.natural_sorted(names)]
 
 
 # --- reads -------------------------------------------------------------------------------------

@@ -50,9 +50,9 @@ import bbi
 import numpy as np
 
 from .base import Generator, GeneratorError
-from .bigwig import (  # shared with bigWig: layout, zoom math, natural order, structure checks
-    AGGREGATION_MODES, BIGBED_MAGIC, BIGWIG_MAGIC, RANGE_MODES, TILE_SIZE, _Corrupt, _Layout, _Reader,
-    _block_reader, _layout, _modes, _walk_bpt, _walk_cir, own_chromsizes,
+from .bbifile import BIGBED_MAGIC, BIGWIG_MAGIC, _block_reader, _Corrupt, _Reader, _walk_bpt, _walk_cir
+from .bigwig import (  # shared with bigWig: layout, zoom math, modes
+    AGGREGATION_MODES, RANGE_MODES, TILE_SIZE, _Layout, _layout, _modes, own_chromsizes,
 )
 from .files import OpenFiles
 

@@ -43,7 +43,7 @@ import threading
 import zlib
 from collections import OrderedDict
 
-from . import bigwig
+from . import bigwig, genome
 from .base import Generator, GeneratorError
 from .files import OpenFiles
 
@@ -268,7 +268,7 @@ class _FastaIndex:
             self.entries[name] = _Entry(name, length, offset, linebases, linewidth)
         if not self.entries:
             raise GeneratorError("the index lists no sequences")
-        self.own_rows = [(name, self.entries[name].length) for name in bigwig.natural_sorted(self.entries)]
+        self.own_rows = [(name, self.entries[name].length) for name in genome.natural_sorted(self.entries)]
         self.own_layout = bigwig._Layout(self.own_rows) if sum(length for _, length in self.own_rows) else None
 
 

@@ -1,0 +1,185 @@
+"""Structure checks of bigWig and bigBed files, in pure Python (tiles.md §5, §13).
+
+pybbi wraps the UCSC library, whose error handler ends the whole process on a malformed file, so
+nothing reaches pybbi before these checks have passed.
+"""
+
+import os
+import struct
+import zlib
+
+from .base import GeneratorError
+
+# --- file structure checks ------------------------------------------------------------------
+
+BIGWIG_MAGIC = 0x888FFC26
+BIGBED_MAGIC = 0x8789F2EB
+_BPT_MAGIC = 0x78CA8C91
+_CIR_MAGIC = 0x2468ACE0
+_MAX_DEPTH = 64
+_SECTION_ITEM_SIZE = {1: 12, 2: 8, 3: 4}  # bedGraph, variableStep, fixedStep
+
+
+class _Corrupt(Exception):
+    pass
+
+
+class _Reader:
+    """Bounds-checked little/big-endian reads at absolute offsets (``os.pread``, no mmap)."""
+
+    def __init__(self, fd, size):
+        self.fd, self.size, self.order = fd, size, "<"
+
+    def read(self, offset, length, what):
+        if offset < 0 or length < 0 or offset + length > self.size:
+            raise _Corrupt(f"the {what} lies beyond the end of the file (truncated?)")
+        data = os.pread(self.fd, length, offset)
+        if len(data) != length:
+            raise _Corrupt(f"the {what} could not be read in full")
+        return data
+
+    def unpack(self, fmt, offset, what):
+        fmt = self.order + fmt
+        return struct.unpack(fmt, self.read(offset, struct.calcsize(fmt), what))
+
+
+def _walk_bpt(reader, offset):
+    """The chromosome B+ tree: ``{name: length}`` (names as pybbi decodes them)."""
+    magic, block_size, key_size, val_size, _count, _reserved = reader.unpack("IIIIQQ", offset, "chromosome tree")
+    if magic != _BPT_MAGIC:
+        raise _Corrupt("the chromosome tree is missing or damaged")
+    if val_size != 8 or key_size == 0 or block_size == 0:
+        raise _Corrupt("the chromosome tree has an unexpected layout")
+    chroms = {}
+    seen = set()
+
+    def node(at, depth):
+        if depth > _MAX_DEPTH or at in seen:
+            raise _Corrupt("the chromosome tree loops")
+        seen.add(at)
+        is_leaf, _reserved, count = reader.unpack("BBH", at, "chromosome tree node")
+        item = key_size + 8
+        body = reader.read(at + 4, count * item, "chromosome tree node")
+        for i in range(count):
+            value = body[i * item + key_size: (i + 1) * item]
+            if is_leaf:
+                _chrom_id, length = struct.unpack(reader.order + "II", value)
+                try:
+                    name = body[i * item: i * item + key_size].split(b"\0", 1)[0].decode("ascii")
+                except UnicodeDecodeError:
+                    raise _Corrupt("a chromosome name is not ASCII text") from None
+                if length >= 2 ** 31:  # pybbi takes positions as C ints
+                    raise _Corrupt(f"chromosome {name!r} is longer than 2^31 - 1 bases")
+                chroms[name] = length
+            else:
+                node(struct.unpack(reader.order + "Q", value)[0], depth + 1)
+
+    node(offset + 32, 0)
+    return chroms
+
+
+def _walk_cir(reader, offset, what, on_block=None):
+    """An R tree index: checks every node lies in the file; ``on_block(offset, size)`` for each
+    data block it points to (None: check only the header and the root node)."""
+    if offset == 0:
+        raise _Corrupt(f"the {what} is missing (empty or unfinished file?)")
+    (magic,) = reader.unpack("I", offset, f"{what} header")
+    if magic != _CIR_MAGIC:
+        raise _Corrupt(f"the {what} is missing or damaged")
+    reader.read(offset, 48, f"{what} header")
+    seen = set()
+
+    def node(at, depth):
+        if depth > _MAX_DEPTH or at in seen:
+            raise _Corrupt(f"the {what} loops")
+        seen.add(at)
+        is_leaf, _reserved, count = reader.unpack("BBH", at, f"{what} node")
+        if is_leaf:
+            body = reader.read(at + 4, count * 32, f"{what} node")
+            if on_block is not None:
+                for i in range(count):
+                    data_offset, data_size = struct.unpack(reader.order + "QQ", body[i * 32 + 16: i * 32 + 32])
+                    on_block(data_offset, data_size)
+        else:
+            body = reader.read(at + 4, count * 24, f"{what} node")
+            if on_block is not None:
+                for i in range(count):
+                    (child,) = struct.unpack(reader.order + "Q", body[i * 24 + 16: i * 24 + 24])
+                    node(child, depth + 1)
+
+    node(offset + 48, 0)
+
+
+def _block_reader(reader, buffer_size, check_section):
+    def on_block(offset, size):
+        data = reader.read(offset, size, "data block")
+        if buffer_size:
+            inflater = zlib.decompressobj()
+            try:
+                data = inflater.decompress(data, buffer_size + 1)
+            except zlib.error:
+                raise _Corrupt("a data block does not decompress") from None
+            if len(data) > buffer_size or not inflater.eof:
+                raise _Corrupt("a data block is truncated or larger than the file declares")
+        if check_section:
+            if len(data) < 24:
+                raise _Corrupt("a data section is too short")
+            kind, _reserved, count = struct.unpack(reader.order + "BBH", data[20:24])
+            item = _SECTION_ITEM_SIZE.get(kind)
+            if item is None:
+                raise _Corrupt(f"a data section has the unknown type {kind}")
+            if 24 + count * item > len(data):
+                raise _Corrupt("a data section is shorter than its item count")
+
+    return on_block
+
+
+def inspect_bigwig(path, deep=True):
+    """Check that ``path`` is a well-formed bigWig; returns its ``{name: length}``.
+
+    ``deep`` walks both indexes completely and decompresses every block (ingest); otherwise only
+    the parts that opening the file reads, plus the index roots. Raises GeneratorError.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        raise GeneratorError(f"cannot read the file: {exc.strerror or exc}") from None
+    try:
+        size = os.fstat(fd).st_size
+        reader = _Reader(fd, size)
+        if size < 4:
+            raise GeneratorError("not a bigWig file (too short)")
+        magic_bytes = reader.read(0, 4, "signature")
+        if int.from_bytes(magic_bytes, "little") == BIGWIG_MAGIC:
+            reader.order = "<"
+        elif int.from_bytes(magic_bytes, "big") == BIGWIG_MAGIC:
+            reader.order = ">"
+        elif BIGBED_MAGIC in (int.from_bytes(magic_bytes, "little"), int.from_bytes(magic_bytes, "big")):
+            raise GeneratorError("this is a bigBed file, not a bigWig")
+        else:
+            raise GeneratorError("not a bigWig file (no bigWig signature)")
+        (_magic, version, zoom_levels, chrom_tree, full_data, full_index, _fields, _defined, _autosql,
+         total_summary, buffer_size, extension) = reader.unpack("IHHQQQHHQQIQ", 0, "header")
+        if not 1 <= version <= 4:
+            raise _Corrupt(f"unsupported bigWig version {version}")
+        zooms = [reader.unpack("IIQQ", 64 + 24 * i, "zoom level header") for i in range(zoom_levels)]
+        if total_summary:
+            reader.read(total_summary, 40, "summary")
+        if extension:
+            reader.read(extension, 12, "extension header")
+        reader.read(full_data, 8, "data header")
+        chroms = _walk_bpt(reader, chrom_tree)
+        if not chroms:
+            raise GeneratorError("the bigWig has no chromosomes")
+        data_check = _block_reader(reader, buffer_size, check_section=True) if deep else None
+        _walk_cir(reader, full_index, "data index", data_check)
+        zoom_check = _block_reader(reader, buffer_size, check_section=False) if deep else None
+        for level, (_reduction, _reserved, _data_offset, index_offset) in enumerate(zooms):
+            _walk_cir(reader, index_offset, f"zoom level {level} index", zoom_check)
+        return chroms
+    except _Corrupt as exc:
+        raise GeneratorError(f"corrupt bigWig: {exc}") from None
+    except OSError as exc:
+        raise GeneratorError(f"cannot read the file: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
