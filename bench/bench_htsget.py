@@ -243,6 +243,35 @@ def peak_rss_mb(pid):
     return max(peaks, default=0.0)
 
 
+def sendfile_reference(path, download):
+    """The rate of the simplest possible server on this machine: one socket.sendfile of the whole
+    file after a minimal HTTP header (the loopback ceiling the data endpoint is compared with)."""
+    import threading
+
+    size = path.stat().st_size
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+
+    def serve():
+        connection, _ = listener.accept()
+        with connection, open(path, "rb") as handle:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += connection.recv(4096)
+            connection.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n".encode())
+            connection.sendfile(handle)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    total, seconds = download(url=f"http://127.0.0.1:{port}/")
+    thread.join(timeout=60)
+    listener.close()
+    assert total == size
+    return size / seconds / 1e6
+
+
 def bench_streaming(state, path):
     import requests
 
@@ -263,19 +292,19 @@ def bench_streaming(state, path):
         disk_rate(path)  # warm the page cache for both sides
         disk = max(disk_rate(path) for _ in range(2))
 
-        def download(headers=None):
+        def download(headers=None, url=base):
             """(bytes, seconds) of one GET, by curl when there is one (a Python client would be
             the bottleneck), else by requests."""
             headers = headers or {}
             if shutil.which("curl"):
-                command = ["curl", "-sS", "-o", "/dev/null", "-w", "%{size_download} %{time_total}", base]
+                command = ["curl", "-sS", "-o", "/dev/null", "-w", "%{size_download} %{time_total}", url]
                 for name, value in headers.items():
                     command += ["-H", f"{name}: {value}"]
                 total, seconds = subprocess.run(command, capture_output=True, text=True, check=True).stdout.split()
                 return int(total), float(seconds)
             started = time.perf_counter()
             total = 0
-            with requests.get(base, headers=headers, stream=True, timeout=600) as response:
+            with requests.get(url, headers=headers, stream=True, timeout=600) as response:
                 response.raise_for_status()
                 for data in response.iter_content(1 << 20):
                     total += len(data)
@@ -293,7 +322,9 @@ def bench_streaming(state, path):
             assert total == span
             ranges.append(total / seconds / 1e6)
         rss = peak_rss_mb(server.pid)
-        return {"range_bytes": span, "disk_read_MBps": round(disk), "data_whole_file_MBps": round(whole),
+        reference = max(sendfile_reference(path, download) for _ in range(2))
+        return {"range_bytes": span, "disk_read_MBps": round(disk),
+                "loopback_sendfile_reference_MBps": round(reference), "data_whole_file_MBps": round(whole),
                 "data_range_MBps_median": round(statistics.median(ranges)), "server_peak_rss_MB": round(rss)}
     finally:
         server.terminate()

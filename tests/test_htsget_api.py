@@ -570,3 +570,21 @@ def test_demo_vcf(client, tmp_path):
     assert len(got) > 100 and got == vcf_records(path, region)
     empty = ticket_of(client.get(f"{API}/variants/demo-variants", {"referenceName": "chrY"}))
     assert downloaded_records(download(client, empty), "VCF", None, tmp_path) == []
+
+
+def test_ticket_urls_under_the_base_path(bam, settings):
+    from django.urls import get_script_prefix, set_script_prefix
+
+    settings.APP_BASEPATH = "/hg"
+    settings.FORCE_SCRIPT_NAME = "/hg"
+    client = Client()  # its middleware reads the base path
+    before = get_script_prefix()
+    set_script_prefix("/hg")  # what Django's WSGI handler does with FORCE_SCRIPT_NAME (the test client does not)
+    try:
+        for path in ("/hg/api/v1/htsget/reads/reads1", "/api/v1/htsget/reads/reads1"):  # the proxy keeps or strips it
+            body = ticket_of(client.get(path, {"referenceName": "chr1", "start": 0, "end": 100}))
+            ranged = [item["url"] for item in body["htsget"]["urls"] if item["url"].startswith("http")]
+            assert ranged and all(url == "http://testserver/hg/api/v1/htsget/data/reads1" for url in ranged)
+    finally:
+        set_script_prefix(before)
+    assert client.get("/hg/api/v1/htsget/data/reads1", HTTP_RANGE="bytes=0-0").status_code == 206

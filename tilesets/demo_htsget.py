@@ -2,7 +2,8 @@
 
 ``write_vcf(path)`` writes ``path`` (``.vcf.gz``) and ``path + ".tbi"``; ingesting it with
 ``--filetype vcf`` finds the index beside it. The header declares every hg38 chromosome (so a
-query on chr2 is a valid, empty answer); the records are SNVs and a few deletions on chr1.
+query on chr2 is a valid, empty answer); the records are SNVs and a few deletions on chr1, a
+third of them in chr1:11.0-11.1 Mb, where the demo reads are.
 """
 
 import random
@@ -11,6 +12,7 @@ from pathlib import Path
 from .demo import HG38, SEED
 
 RECORDS = 3000
+DENSE = ("chr1", 11_000_000, 11_100_000)  # the region of the demo reads (demo_reads.py)
 
 
 def vcf_text(records=RECORDS):
@@ -29,7 +31,8 @@ def vcf_text(records=RECORDS):
         "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tNA00001\tNA00002",
     ]
     length = dict(HG38)["chr1"]
-    rows = sorted(rng.randrange(10_000, length - 10_000) for _ in range(records))
+    rows = sorted([rng.randrange(10_000, length - 10_000) for _ in range(records - records // 3)]
+                  + [rng.randrange(DENSE[1] + 1, DENSE[2] + 1) for _ in range(records // 3)])
     for number, pos in enumerate(rows, 1):
         ref = rng.choice("ACGT")
         genotypes = "\t".join(rng.choice(("0/0", "0/1", "1/1")) for _ in range(2))
