@@ -179,3 +179,17 @@ def test_parse_tile_id():
     for bad, dims in (("abc.1", 1), ("abc.1.2", 2), ("abc.-1.2", 1), ("abc.1.x", 1), ("a/b.1.2", 1)):
         with pytest.raises(ValueError):
             parse_tile_id(bad, dims)
+
+
+def test_tiles_answer_bytes_equal_plain_json():
+    from tilesets.views import tiles_answer
+
+    tiles = {
+        "a.0.0.0": {"min_value": 0.0, "max_value": 2.5, "dense": "AAAAPwAAgD8=", "size": 1, "dtype": "float32"},
+        "b.1.2": {"dense": "AD4AQA==", "dtype": "float16", "shape": [1, 2]},
+        "c.0.0": [{"uid": "x", "fields": ["chr1", "é \"q\""], "importance": 1.0}],
+        "d.0.0": {"error": "No such tileset with uid: d"},
+        "e.0.0": {"dense": "", "dtype": "float32", "min_value": "NaN", "max_value": "NaN", "size": 1},
+    }
+    assert tiles_answer(tiles).content == json.dumps(tiles).encode()
+    assert tiles["a.0.0.0"]["dense"] == "AAAAPwAAgD8="  # the caller's tiles are not changed

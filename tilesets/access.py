@@ -36,6 +36,20 @@ def visible_tilesets(user, queryset=None):
     return queryset.filter(rule)
 
 
+def visible_among(user, tilesets):
+    """The uuids of ``tilesets`` (rows already fetched) that ``user`` may see: the same rule as
+    :func:`visible_tilesets`, with a query only for private rows the user does not own."""
+    if user is not None and user.is_authenticated and user.is_superuser:
+        return {t.uuid for t in tilesets}
+    authenticated = user is not None and user.is_authenticated
+    visible = {t.uuid for t in tilesets if not t.private or (authenticated and t.owner_id == user.pk)}
+    others = [t.pk for t in tilesets if t.uuid not in visible]
+    if others and authenticated:
+        shared = Tileset.objects.filter(_granted(user, ("read", "write", "admin")), pk__in=others)
+        visible.update(shared.values_list("uuid", flat=True))
+    return visible
+
+
 def can_read(user, tileset):
     return visible_tilesets(user, Tileset.objects.filter(pk=tileset.pk)).exists()
 

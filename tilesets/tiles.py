@@ -12,7 +12,7 @@ import re
 from django.conf import settings
 
 from . import generators
-from .access import usable_chromsizes, visible_tilesets
+from .access import usable_chromsizes, visible_among
 from .cache import tile_cache
 from .generators.chromsizes_tsv import read_chromsizes
 from .models import UID_PATTERN, Tileset
@@ -36,8 +36,7 @@ def _unique(values):
 def _lookup(uids, user):
     """(records by uid, set of uids the user may see) for the given uids, in two queries."""
     records = {t.uuid: t for t in Tileset.objects.filter(uuid__in=uids)}
-    visible = set(visible_tilesets(user, Tileset.objects.filter(uuid__in=uids)).values_list("uuid", flat=True))
-    return records, visible
+    return records, visible_among(user, list(records.values()))
 
 
 _chromsizes_cache = {}

@@ -1,6 +1,8 @@
 """HTTP layer of the tileset API: parse and validate, apply the visibility rule, call a service."""
 
 import json
+import re
+import secrets
 
 import jsonschema
 from django.conf import settings
@@ -34,6 +36,23 @@ BOOL_FALSE = {"0", "false", "no", "off"}
 def json_answer(data, status_code=200):
     """JSON as the reference's tile views write it (Python's json.dumps defaults)."""
     return HttpResponse(json.dumps(data), content_type="application/json", status=status_code)
+
+
+def tiles_answer(tiles_by_id):
+    """The same bytes as :func:`json_answer`, but the large base64 ``dense`` strings are spliced in
+    rather than run through the JSON encoder (base64 needs no escaping)."""
+    token = secrets.token_hex(8)
+    dense, shallow = [], {}
+    for tile_id, tile in tiles_by_id.items():
+        if isinstance(tile, dict) and isinstance(tile.get("dense"), str):
+            tile = dict(tile)
+            tile["dense"] = f"{token}{len(dense)}"
+            dense.append(tiles_by_id[tile_id]["dense"])
+        shallow[tile_id] = tile
+    text = json.dumps(shallow)
+    if dense:
+        text = re.sub(f'"{token}(\\d+)"', lambda match: f'"{dense[int(match.group(1))]}"', text)
+    return HttpResponse(text, content_type="application/json")
 
 
 def read_json_body(request):
@@ -194,7 +213,7 @@ class TilesView(APIView):
 
     def _answer(self, tile_ids, user, options):
         try:
-            return json_answer(tiles.get_tiles(tile_ids, user, options))
+            return tiles_answer(tiles.get_tiles(tile_ids, user, options))
         except tiles.TooManyTiles as exc:
             raise ApiError(str(exc)) from None
 
