@@ -5,16 +5,15 @@ A dense tile carries the raw little-endian bytes of a flat float array, base64-e
 else float32.
 """
 
-import base64
-
 import numpy as np
+import pybase64
 
 FLOAT16_LIMIT = 65504.0
 
 
 def _encode(values, dtype):
     array = np.ascontiguousarray(values, dtype=dtype)
-    return base64.b64encode(memoryview(array).cast("B")).decode("ascii")
+    return pybase64.b64encode_as_string(memoryview(array).cast("B"))  # standard alphabet, padded
 
 
 def _fits_float16(low, high, has_nan):
