@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-postgres install install-test migrate demo clean
+.PHONY: run test test-sqlite test-postgres install install-test migrate demo clean client
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,13 @@ $(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
 	$(BIN)/pip install --disable-pip-version-check -r requirements-test.txt
 	touch $@
 
+# The HiGlass client of the viewer page (website/), from package-lock.json; again when it changes.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+client: node_modules/.installed
+
 install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
@@ -28,16 +35,16 @@ migrate: install
 demo: migrate
 	$(BIN)/python manage.py load_demo
 
-run: demo
+run: demo client
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # The whole suite on SQLite, then again on a real PostgreSQL started by the tests.
 test: test-sqlite test-postgres
 
-test-sqlite: install-test
+test-sqlite: install-test client
 	$(BIN)/python -m pytest
 
-test-postgres: install-test
+test-postgres: install-test client
 	$(BIN)/python tests/with_postgres.py -m pytest -q
 
 clean:

@@ -141,6 +141,7 @@ INSTALLED_APPS = [
     "tilesets",
     "chroms",
     "htsget",
+    "website",
 ]
 # Seed 000: config.json may list extra Django apps to install.
 INSTALLED_APPS += [app for app in get_setting("INSTALLED_APPS", [], cast=list) if app not in INSTALLED_APPS]
@@ -149,6 +150,7 @@ MIDDLEWARE = [
     "higlass_server.middleware.BasePathMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "website.middleware.StaticFilesMiddleware",  # WhiteNoise (static files)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -208,6 +210,23 @@ if APP_BASEPATH:
     CSRF_COOKIE_PATH = APP_BASEPATH + "/"
 STATIC_URL = f"{APP_BASEPATH}/hgs-static/"
 STATIC_ROOT = str(BASE_DIR / "hgs-static")
+# WhiteNoise serves the static files (the viewer's, the admin's and the HiGlass client that
+# `npm ci` installs in node_modules/) straight from their folders, also with DEBUG off and without
+# collectstatic; files collected into STATIC_ROOT are served too.
+NODE_MODULES = PROJECT_DIR / "node_modules"
+STATICFILES_DIRS = [
+    (f"vendor/{name}", str(NODE_MODULES / folder))
+    for name, folder in [
+        ("higlass", "higlass/dist"),
+        ("higlass-pileup", "higlass-pileup/dist"),
+        ("react", "react/umd"),
+        ("react-dom", "react-dom/umd"),
+        ("pixi.js", "pixi.js/dist/browser"),
+    ]
+    if (NODE_MODULES / folder).is_dir()
+]
+WHITENOISE_USE_FINDERS = True
+Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing STATIC_ROOT
 LOGIN_URL = f"{APP_BASEPATH}/admin/login/"
 LOGIN_REDIRECT_URL = f"{APP_BASEPATH}/admin/"
 LOGOUT_REDIRECT_URL = f"{APP_BASEPATH}/admin/"

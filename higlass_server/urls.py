@@ -13,10 +13,11 @@ api = [
 ]
 
 urlpatterns = [
-    path("", tileset_views.index, name="index"),
+    path("api/v1/", tileset_views.index, name="index"),
     path("admin", RedirectView.as_view(url="admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api)),
+    path("", include("website.urls")),  # the viewer at / (API clients asking / get the JSON index)
 ]
 
 handler400 = "higlass_server.errors.bad_request"
