@@ -22,7 +22,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from tilesets.access import visible_tilesets
-from tilesets.generators import GeneratorError, Source, hts
+from tilesets.generators import GeneratorError, Source, cram, hts
 from tilesets.models import UID_PATTERN, Tileset
 from tilesets.storage import data_path, index_path
 
@@ -262,7 +262,7 @@ def resolve(endpoint, ident, wanted, user):
 
 # --- facts and parsed indexes --------------------------------------------------------------
 
-_FACTS = {"bam": hts.bam_facts, "vcf": hts.vcf_facts, "bcf": hts.bcf_facts, "cram": hts.whole_file_facts("CRAM")}
+_FACTS = {"bam": hts.bam_facts, "vcf": hts.vcf_facts, "bcf": hts.bcf_facts, "cram": cram.facts}
 
 
 class Prepared:

@@ -4,22 +4,11 @@ The protocol allows answering any request with the whole file; VCF tilesets are 
 region. Facts stored at ingest: header end, contigs, size, EOF marker, MD5 (:func:`hts.bcf_facts`).
 """
 
-import contextlib
-
 import pysam
 
 from . import hts
 from .base import Generator, GeneratorError
-
-
-@contextlib.contextmanager
-def hts_quiet():
-    """No htslib chatter about the index it looks for (these files are read without one)."""
-    previous = pysam.set_verbosity(0)
-    try:
-        yield
-    finally:
-        pysam.set_verbosity(previous)
+from .cram import hts_quiet
 
 
 def validate(datafile, indexfile=None):
