@@ -190,7 +190,7 @@ CHECKS = {
     "horizontal-multivec": {"colourful": 0.5, "colours": 12},
     "horizontal-gene-annotations": {"colourful": 0.01, "colours": 4},
     "bedlike": {"colourful": 0.01, "colours": 4},
-    "2d-rectangle-domains": {"colourful": 0.002, "colours": 3},
+    "2d-rectangle-domains": {"colourful": 0.005, "colours": 3},
     "pileup": {"ink": 0.03, "colours": 8},
 }
 LABEL_TYPES = {"horizontal-chromosome-labels", "vertical-chromosome-labels", "2d-chromosome-grid"}
@@ -268,10 +268,16 @@ def check_view(recorder, name, only=None):
             for measure, minimum in needed.items():
                 if got[measure] < minimum:
                     problems.append(f"{kind} {uid}: {measure} {got[measure]:.4f} < {minimum} ({got})")
+    (bh.ARTIFACTS / f"{name}.json").write_text(json.dumps(
+        {t["uid"]: {"type": t["type"], "box": t["box"], "pixels": stats.get(t["uid"])} for t in tracks}, indent=1))
     assert not recorder.page_errors, recorder.page_errors
     assert not recorder.console_errors, recorder.console_errors
     assert not problems, "\n".join(problems)
     return {t["type"] for t in tracks}, stats
+
+
+def passes(stats, needed):
+    return all(stats[measure] >= minimum for measure, minimum in needed.items())
 
 
 def tick(page, *uuids):
@@ -303,6 +309,10 @@ def test_browse_open_save_and_reopen_on_the_same_origin(site, context):
     uuids = ["demo-hic", "demo-signal", "demo-multivec"]
     uuids += [u for u in ("demo-genes", "demo-features") if page.locator(f'tr[data-uuid="{u}"]').count()]
     tick(page, *uuids)
+    # the pixel checks tell an empty view area from a drawn track
+    area = page.locator("#higlass").bounding_box()
+    empty = rec.pixel_stats(page.screenshot(), {"area": area})["area"]
+    assert not [kind for kind, needed in CHECKS.items() if passes(empty, needed)], empty
     page.click("#open-selection")
     rec.wait_ready()
     kinds, _ = check_view(rec, "same-origin-1d-and-heatmap")
