@@ -15,6 +15,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -266,6 +267,23 @@ REST_FRAMEWORK = {
 CORS_ALLOWED_ORIGINS = get_setting("CORS_ALLOWED_ORIGINS", [], cast=list)
 CORS_ALLOW_ALL_ORIGINS = not CORS_ALLOWED_ORIGINS
 CORS_EXPOSE_HEADERS = ["Content-Length", "Content-Range"]
+# Range: htsget clients send it to data URLs; browsers that do not count it as a simple header
+# preflight it. Preflight answers may be cached for 30 days, as htsget recommends.
+CORS_ALLOW_HEADERS = (*cors_default_headers, "range")
+CORS_PREFLIGHT_MAX_AGE = 30 * 24 * 3600
+
+# --- htsget (/api/v1/htsget/) --------------------------------------------------------------
+
+HTSGET_TICKET_TTL = get_setting("HTSGET_TICKET_TTL", 3600, cast=int)  # seconds a private data URL works
+HTSGET_MAX_POST_BYTES = get_setting("HTSGET_MAX_POST_BYTES", 65536, cast=int)
+HTSGET_MAX_BLOCK_BYTES = get_setting("HTSGET_MAX_BLOCK_BYTES", 64 * 1024 * 1024, cast=int)
+HTSGET_DATA_URL = get_setting("HTSGET_DATA_URL", "")  # public base URL of data URLs behind a proxy
+HTSGET_INDEX_CACHE_SIZE = get_setting("HTSGET_INDEX_CACHE_SIZE", 32, cast=int)
+HTSGET_INLINE_MAX_BYTES = get_setting("HTSGET_INLINE_MAX_BYTES", 1024 * 1024, cast=int)
+HTSGET_INLINE_COMPRESS_MAX_BYTES = get_setting("HTSGET_INLINE_COMPRESS_MAX_BYTES", 16 * 1024, cast=int)
+HTSGET_ORGANIZATION_NAME = get_setting("HTSGET_ORGANIZATION_NAME", "HiGlass")
+HTSGET_ORGANIZATION_URL = get_setting("HTSGET_ORGANIZATION_URL", "https://higlass.io")
+HTSGET_SERVICE_ID = get_setting("HTSGET_SERVICE_ID", "org.higlass.server.htsget")
 
 # --- Redis tile cache (optional: on when REDIS_HOST is set) --------------------------------
 

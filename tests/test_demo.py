@@ -21,7 +21,7 @@ def test_demo_tilesets_are_served(anon_client):
     call_command("load_demo", stdout=open("/dev/null", "w"))
     listed = {t["uuid"]: t for t in anon_client.get("/api/v1/tilesets/?limit=100").json()["results"]}
     assert set(listed) == {"hg38-chromsizes", "demo-hic", "demo-signal", "demo-multivec", "demo-genes",
-                           "demo-domains", "demo-reads"}
+                           "demo-domains", "demo-reads", "demo-variants"}
     assert {t["coordSystem"] for t in listed.values()} == {"hg38"}
 
     info = anon_client.get("/api/v1/tileset_info/", {"d": list(listed)}).json()
@@ -45,6 +45,10 @@ def test_demo_tilesets_are_served(anon_client):
     assert others["demo-domains.0.0.0"]
     assert len(others["demo-reads.19.1345"]["id"]) > 10
     assert anon_client.get("/api/v1/suggest/?d=demo-genes&ac=a").status_code == 200
+    ticket = anon_client.get("/api/v1/htsget/variants/demo-variants?referenceName=chr1&start=11000000&end=11100000")
+    assert ticket.status_code == 200 and ticket.json()["htsget"]["format"] == "VCF"
+    ticket = anon_client.get("/api/v1/htsget/reads/demo-reads?referenceName=chr1&start=11000000&end=11010000")
+    assert ticket.status_code == 200 and ticket.json()["htsget"]["urls"]
 
     for uid in ("hg38-chromsizes", "demo-hic", "demo-signal", "demo-multivec"):
         sizes = anon_client.get(f"/api/v1/chrom-sizes/?id={uid}&type=json").json()

@@ -138,4 +138,6 @@ DEMO = [
      "filetype": "bed2ddb", "datatype": "2d-rectangle-domains", "name": "Demo 2-D domains (synthetic)"},
     {"uid": "demo-reads", "filename": "demo-reads.bam", "write": _lazy("demo_reads", "write_bam"),
      "filetype": "bam", "datatype": "reads", "name": "Demo reads (simulated, chr1:11.0-11.1 Mb)"},
+    {"uid": "demo-variants", "filename": "demo-variants.vcf.gz", "write": _lazy("demo_htsget", "write_vcf"),
+     "filetype": "vcf", "datatype": "variants", "name": "Demo variants (simulated, mostly chr1:11.0-11.1 Mb)"},
 ]
