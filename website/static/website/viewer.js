@@ -297,15 +297,24 @@
     return found;
   }
 
+  var DRAW_TIMEOUT_MS = 60000; // a track whose tileset cannot be read never finishes loading
+
   function whenDrawn(hgApi) {
     var hgc = hgApi.getComponent();
     return new Promise(function (resolve) {
+      var timer = setTimeout(function () {
+        state.infoErrors.push("some tracks did not finish loading");
+        resolve();
+      }, DRAW_TIMEOUT_MS);
       hglib.waitForJsonComplete(function () {
         hglib.waitForTilesLoaded(hgc, function () {
           hglib.waitForTransitionsFinished(hgc, function () {
             // tiles are in; give PIXI two frames to draw them
             requestAnimationFrame(function () {
-              requestAnimationFrame(resolve);
+              requestAnimationFrame(function () {
+                clearTimeout(timer);
+                resolve();
+              });
             });
           });
         });
