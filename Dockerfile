@@ -4,6 +4,13 @@
 #   docker run -d --name higlass -p 127.0.0.1:8000:8000 -v higlass-data:/data higlass-server
 #
 # See docs/deployment.md (static files, nginx, APP_BASEPATH, settings).
+# The HiGlass client for the viewer page comes from npm (package-lock.json), installed in a
+# build stage so the final image needs no Node.js.
+FROM node:20-slim AS client
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -21,6 +28,7 @@ COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
 COPY . ./
+COPY --from=client /app/node_modules ./node_modules
 
 # An unprivileged user owns the data folder; everything the server writes goes there
 # (db.sqlite3, .secret_key, config.json, media/, log/, hgs-static/).
