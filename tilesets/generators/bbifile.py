@@ -183,3 +183,31 @@ def inspect_bigwig(path, deep=True):
         raise GeneratorError(f"cannot read the file: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
+
+
+# --- opening checked files with pybbi (shared by bigWig and bigBed) -------------------------
+
+
+def validate_with(datafile, inspect, kind):
+    """Full structure check, then pybbi must see the file as ``kind`` ("bigWig" or "bigBed")."""
+    import bbi
+
+    inspect(datafile, deep=True)
+    try:
+        with bbi.open(datafile) as handle:
+            if not (handle.is_bigwig if kind == "bigWig" else handle.is_bigbed):
+                raise GeneratorError(f"not a {kind} file")
+    except (OSError, ValueError) as exc:
+        raise GeneratorError(f"cannot open the {kind}: {exc}") from None
+
+
+def file_sizes(datafile, inspect, kind):
+    """``{name: length}`` of the file's own chromosomes, after the cheap structure check."""
+    import bbi
+
+    inspect(datafile, deep=False)
+    try:
+        with bbi.open(datafile) as handle:
+            return dict(handle.chromsizes)
+    except (OSError, ValueError) as exc:
+        raise GeneratorError(f"cannot open the {kind}: {exc}") from None

@@ -50,7 +50,9 @@ import bbi
 import numpy as np
 
 from .base import Generator, GeneratorError
-from .bbifile import BIGBED_MAGIC, BIGWIG_MAGIC, _block_reader, _Corrupt, _Reader, _walk_bpt, _walk_cir
+from .bbifile import (
+    BIGBED_MAGIC, BIGWIG_MAGIC, _block_reader, _Corrupt, _Reader, _walk_bpt, _walk_cir, file_sizes, validate_with,
+)
 from .bigwig import (  # shared with bigWig: layout, zoom math, modes
     AGGREGATION_MODES, RANGE_MODES, TILE_SIZE, _Layout, _layout, _modes, own_chromsizes,
 )
@@ -316,24 +318,12 @@ def _limits(request):
 
 
 def validate(datafile, indexfile=None):
-    inspect_bigbed(datafile, deep=True)
-    try:
-        with bbi.open(datafile) as handle:
-            if not handle.is_bigbed:
-                raise GeneratorError("not a bigBed file")
-    except (OSError, ValueError) as exc:
-        raise GeneratorError(f"cannot open the bigBed: {exc}") from None
+    validate_with(datafile, inspect_bigbed, "bigBed")
 
 
 def chromsizes(source):
     """The file's own chromosomes in natural order (not the coordSystem's)."""
-    inspect_bigbed(source.datafile, deep=False)
-    try:
-        with bbi.open(source.datafile) as handle:
-            sizes = dict(handle.chromsizes)
-    except (OSError, ValueError) as exc:
-        raise GeneratorError(f"cannot open the bigBed: {exc}") from None
-    return own_chromsizes(sizes)
+    return own_chromsizes(file_sizes(source.datafile, inspect_bigbed, "bigBed"))
 
 
 def tileset_info(source):

@@ -24,7 +24,7 @@ import numpy as np
 
 from . import genome
 from .base import Generator, GeneratorError
-from .bbifile import inspect_bigwig
+from .bbifile import file_sizes, inspect_bigwig, validate_with
 from .genome import natural_sorted
 from .dense import format_dense_tile
 from .files import OpenFiles
@@ -115,24 +115,12 @@ def _layout(source, bigwig):
 
 
 def validate(datafile, indexfile=None):
-    inspect_bigwig(datafile, deep=True)
-    try:
-        with bbi.open(datafile) as handle:
-            if not handle.is_bigwig:
-                raise GeneratorError("not a bigWig file")
-    except (OSError, ValueError) as exc:
-        raise GeneratorError(f"cannot open the bigWig: {exc}") from None
+    validate_with(datafile, inspect_bigwig, "bigWig")
 
 
 def chromsizes(source):
     """The file's own chromosomes in natural order (not the coordSystem's)."""
-    inspect_bigwig(source.datafile, deep=False)
-    try:
-        with bbi.open(source.datafile) as handle:
-            sizes = dict(handle.chromsizes)
-    except (OSError, ValueError) as exc:
-        raise GeneratorError(f"cannot open the bigWig: {exc}") from None
-    return own_chromsizes(sizes)
+    return own_chromsizes(file_sizes(source.datafile, inspect_bigwig, "bigWig"))
 
 
 def _modes(pairs):
