@@ -45,7 +45,7 @@ import numpy as np
 import pysam
 
 from . import bigwig, genome
-from .base import Generator, GeneratorError
+from .base import Generator, GeneratorError, each_tile
 from .fasta import env_int, first_bgzf_block, is_bgzf
 from .files import OpenFiles
 from .hts import bam_facts
@@ -563,18 +563,12 @@ def tiles(source, requests, options=None):
         raise GeneratorError("the BAM's reference sequences all have length 0")
     indexfile = _index_of(source)
     limit = max_tile_width(source)
-    answer = {}
     with bam.handle(indexfile) as handle:
-        for request in requests:
-            try:
-                answer[request.id] = tile_reads(bam, handle, lambda: bam.sizes(indexfile), request.zoom,
-                                                request.coords[0], limit)
-            except GeneratorError as exc:
-                answer[request.id] = {"error": f"Tile {request.id}: {exc}"}
-            except Exception:  # one bad tile never fails the batch
-                logger.exception("BAM tile %s of %s failed", request.id, source.datafile)
-                answer[request.id] = {"error": f"Tile {request.id} could not be made."}
-    return answer
+        return each_tile(
+            requests,
+            lambda r: tile_reads(bam, handle, lambda: bam.sizes(indexfile), r.zoom, r.coords[0], limit),
+            "BAM",
+        )
 
 
 GENERATOR = Generator(

@@ -5,8 +5,11 @@ plus context the service looked up) and raises :class:`GeneratorError` for a fil
 it cannot serve; the service turns that into a per-tileset or per-tile ``{"error": ...}``.
 """
 
+import logging
 from dataclasses import dataclass, field
 from typing import Callable, Optional
+
+logger = logging.getLogger("tilesets")
 
 
 class GeneratorError(Exception):
@@ -63,3 +66,18 @@ class Generator:
     # Source.context["chromsizes"] = [(name, length), ...] when exactly one such tileset exists,
     # and ingest checks the file's chromosomes against the chromsizes tilesets (api.md §7.1).
     uses_coord_chromsizes: bool = False
+
+
+def each_tile(requests, make, what):
+    """``{tile id: make(request)}``; a tile that fails becomes ``{"error": ...}`` for that id only
+    (``what`` names the filetype in the log), so one bad tile never fails the batch."""
+    answer = {}
+    for request in requests:
+        try:
+            answer[request.id] = make(request)
+        except GeneratorError as exc:
+            answer[request.id] = {"error": f"Tile {request.id}: {exc}"}
+        except Exception:
+            logger.exception("%s tile %s failed", what, request.id)
+            answer[request.id] = {"error": f"Tile {request.id} could not be made."}
+    return answer

@@ -49,7 +49,7 @@ import zlib
 import bbi
 import numpy as np
 
-from .base import Generator, GeneratorError
+from .base import Generator, GeneratorError, each_tile
 from .bbifile import (
     BIGBED_MAGIC, BIGWIG_MAGIC, _block_reader, _Corrupt, _Reader, _walk_bpt, _walk_cir, file_sizes, validate_with,
 )
@@ -343,16 +343,7 @@ def tileset_info(source):
 def tiles(source, requests, options=None):
     bigbed = _open(source.datafile)
     layout = _layout(source, bigbed)
-    answer = {}
-    for request in requests:
-        try:
-            answer[request.id] = tile_entries(bigbed, layout, request.zoom, request.coords[0], _limits(request))
-        except GeneratorError as exc:
-            answer[request.id] = {"error": f"Tile {request.id}: {exc}"}
-        except Exception:  # one bad tile never fails the batch
-            logger.exception("bigBed tile %s of %s failed", request.id, source.datafile)
-            answer[request.id] = {"error": f"Tile {request.id} could not be made."}
-    return answer
+    return each_tile(requests, lambda r: tile_entries(bigbed, layout, r.zoom, r.coords[0], _limits(r)), "bigBed")
 
 
 GENERATOR = Generator(

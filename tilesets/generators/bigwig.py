@@ -23,7 +23,7 @@ import bbi
 import numpy as np
 
 from . import genome
-from .base import Generator, GeneratorError
+from .base import Generator, GeneratorError, each_tile
 from .bbifile import file_sizes, inspect_bigwig, validate_with
 from .genome import natural_sorted
 from .dense import format_dense_tile
@@ -192,17 +192,11 @@ def _mode(request):
 def tiles(source, requests, options=None):
     bigwig = _open(source.datafile)
     layout = _layout(source, bigwig)
-    answer = {}
-    for request in requests:
-        try:
-            values = tile_values(bigwig, layout, request.zoom, request.coords[0], _mode(request))
-            answer[request.id] = format_dense_tile(values)
-        except GeneratorError as exc:
-            answer[request.id] = {"error": f"Tile {request.id}: {exc}"}
-        except Exception:  # one bad tile never fails the batch
-            logger.exception("bigWig tile %s of %s failed", request.id, source.datafile)
-            answer[request.id] = {"error": f"Tile {request.id} could not be made."}
-    return answer
+    return each_tile(
+        requests,
+        lambda r: format_dense_tile(tile_values(bigwig, layout, r.zoom, r.coords[0], _mode(r))),
+        "bigWig",
+    )
 
 
 GENERATOR = Generator(

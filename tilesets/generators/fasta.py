@@ -44,7 +44,7 @@ import zlib
 from collections import OrderedDict
 
 from . import bigwig, genome
-from .base import Generator, GeneratorError
+from .base import Generator, GeneratorError, each_tile
 from .files import OpenFiles
 
 logger = logging.getLogger("tilesets")
@@ -497,16 +497,7 @@ def tiles(source, requests, options=None):
     index = _get(_indexes, _index_path(source), "index")
     layout = _layout(source, index)
     limit = max_tile_width(source)
-    answer = {}
-    for request in requests:
-        try:
-            answer[request.id] = tile_sequence(reader, index, layout, request.zoom, request.coords[0], limit)
-        except GeneratorError as exc:
-            answer[request.id] = {"error": f"Tile {request.id}: {exc}"}
-        except Exception:  # one bad tile never fails the batch
-            logger.exception("FASTA tile %s of %s failed", request.id, source.datafile)
-            answer[request.id] = {"error": f"Tile {request.id} could not be made."}
-    return answer
+    return each_tile(requests, lambda r: tile_sequence(reader, index, layout, r.zoom, r.coords[0], limit), "FASTA")
 
 
 GENERATOR = Generator(
