@@ -16,7 +16,11 @@ The calls are those of higlass-server (tilesets/generate_tiles.py, master):
   ``uid.z.x.y.default`` first (as the server's view does), answers mapped back to the ids;
 * bigwig: ``clodius.tiles.bigwig.tiles(path, ids, chromsizes=<the coordSystem's chromsizes>)``;
 * multivec: ``clodius.tiles.multivec.tiles(path, ids)`` (the clodius function; the server wraps
-  ``get_single_tile`` in its own, slower, encoding loop with the same JSON).
+  ``get_single_tile`` in its own, slower, encoding loop with the same JSON);
+* beddb: ``clodius.tiles.beddb.tiles(path, ids)``;
+* bigbed: ``clodius.tiles.bigbed.tiles(path, ids, chromsizes=<the coordSystem's chromsizes>)``;
+* bam: ``clodius.tiles.bam.tiles(path, ids, index_filename=..., max_tile_width=...)`` (with the
+  numpy-2 patch of tests/test_bam.py).
 
 The file handles clodius keeps between calls (cooler's ``mats`` cache) are kept, as in a
 long-running server process.
@@ -43,6 +47,9 @@ def main():
     sys.stdout = sys.stderr
 
     import clodius
+    import clodius.tiles.bam as hgbam
+    import clodius.tiles.beddb as hgbe
+    import clodius.tiles.bigbed as hgbb
     import clodius.tiles.bigwig as hgbi
     import clodius.tiles.cooler as hgco
     import clodius.tiles.multivec as hgmv
@@ -58,15 +65,28 @@ def main():
             normalised[".".join(parts[:4] + [parts[4] if len(parts) > 4 else "default"])] = tile_id
         return [(normalised[i], t) for i, t in hgco.generate_tiles(files["cooler"], list(normalised)) if i in normalised]
 
+    # numpy >= 2: clodius' BAM code shifts a float (no float >> int); as in tests/test_bam.py
+    original_abs2genomic = hgbam.abs2genomic
+    hgbam.abs2genomic = lambda sizes, start, end: original_abs2genomic(sizes, int(start), int(end))
+    max_bam_tile_width = 100_000  # the server's MAX_BAM_TILE_WIDTH (clodius 0.20.4 ignores it)
+
     producers = {
         "cooler": cooler_tiles,
         "bigwig": lambda ids: hgbi.tiles(files["bigwig"], ids, chromsizes=chromsizes),
         "multivec": lambda ids: hgmv.tiles(files["multivec"], ids),
+        "beddb": lambda ids: hgbe.tiles(files["beddb"], ids),
+        "bigbed": lambda ids: hgbb.tiles(files["bigbed"], ids, chromsizes=chromsizes),
+        "bam": lambda ids: hgbam.tiles(files["bam"], ids, index_filename=files["bam_index"],
+                                       max_tile_width=max_bam_tile_width),
     }
     infos = {
         "cooler": lambda: hgco.tileset_info(files["cooler"]),
         "bigwig": lambda: hgbi.tileset_info(files["bigwig"], chromsizes=chromsizes),
         "multivec": lambda: hgmv.tileset_info(files["multivec"]),
+        "beddb": lambda: hgbe.tileset_info(files["beddb"]),
+        # higlass-server calls the bigWig tileset_info for bigBed
+        "bigbed": lambda: hgbi.tileset_info(files["bigbed"], chromsizes=chromsizes),
+        "bam": lambda: hgbam.tileset_info(files["bam"]),
     }
 
     def reply(obj):
@@ -99,7 +119,7 @@ def main():
                 json.dumps(tiles, default=_plain)
                 json_seconds = time.perf_counter() - started
                 answer = {"seconds": seconds, "json_seconds": json_seconds,
-                          "summaries": {i: summarize(tiles[i]) for i in ids if i in tiles}}
+                          "summaries": {i: summarize(tiles[i], command["kind"]) for i in ids if i in tiles}}
                 if command.get("full"):
                     answer["tiles"] = {i: tiles[i] for i in ids if i in tiles}
                 reply(answer)

@@ -114,11 +114,63 @@ def plan(manifest, repeats=30, blocks=12):
         rows.append({"key": f"multivec-{name}", "kind": "multivec", "zoom": z,
                      "label": f"multivec z{z} ({r // 1000} kb)",
                      "requests": [[f"{z}.{x}"] for x in xs]})
+    # beddb, bigBed, BAM ----------------------------------------------------------------------
+    # tiles where data exists: around the sampled positions of the data (bench/data.py)
+    max_zoom = annotation_max_zoom(manifest)
+    zooms = {"beddb": (3, 10, max_zoom), "bigbed": (4, 10, max_zoom),
+             # BAM: only tiles the client asks for (<= MAX_BAM_TILE_WIDTH wide)
+             "bam": (bam_min_zoom(manifest), bam_min_zoom(manifest) + 3, max_zoom)}
+    names = {"beddb": "beddb", "bigbed": "bigBed", "bam": "BAM"}
+    for kind in ("beddb", "bigbed", "bam"):
+        details = manifest["details"].get(kind)
+        if not details:
+            continue
+        for z, name in zip(zooms[kind], ("coarse", "mid", "fine")):
+            width = TILE_SIZE_BIGWIG * 2 ** (max_zoom - z)
+            xs = pick(sorted({p // width for p in details["positions"]}), repeats)
+            rows.append({"key": f"{kind}-{name}", "kind": kind, "zoom": z,
+                         "label": f"{names[kind]} z{z} ({_width_label(width)} tiles)",
+                         "requests": [[f"{z}.{x}"] for x in xs]})
     return rows
 
 
-def summarize(tile):
-    """The fields of a tile that the equality check compares (dense as a digest)."""
+MAX_BAM_TILE_WIDTH = 100_000  # the server's default (settings.MAX_BAM_TILE_WIDTH)
+
+
+def annotation_max_zoom(manifest):
+    """max_zoom of the beddb/bigBed/BAM tilesets: 1024 * 2**z >= genome length + 1."""
+    return int(math.ceil(math.log2((manifest["genome_length"] + 1) / TILE_SIZE_BIGWIG)))
+
+
+def bam_min_zoom(manifest):
+    z = annotation_max_zoom(manifest)
+    while TILE_SIZE_BIGWIG * 2 ** (annotation_max_zoom(manifest) - z + 1) <= MAX_BAM_TILE_WIDTH:
+        z -= 1
+    return z
+
+
+def _width_label(width):
+    return f"{width // 1_000_000} Mb" if width >= 10_000_000 else f"{width // 1024} kb" if width >= 1024 * 8 \
+        else f"{width} bp"
+
+
+def summarize(tile, kind=None):
+    """The fields of a tile that the equality check compares (dense as a digest).
+
+    Annotation and reads tiles (lists, or BAM's dict of columns) are compared as their JSON, byte
+    for byte, as the optional clodius tests do; bigBed entries without ``uid`` (clodius gives
+    none: tests/test_bigbed.py compares chrOffset, importance, fields)."""
+    if kind in ("beddb", "bigbed", "bam"):
+        if kind == "bigbed" and isinstance(tile, list):
+            tile = [{k: e[k] for k in ("chrOffset", "importance", "fields") if k in e} for e in tile]
+        text = json.dumps(tile, default=_plain)
+        if isinstance(tile, list):
+            n = len(tile)
+        elif isinstance(tile, dict):
+            n = len(tile["id"]) if isinstance(tile.get("id"), list) else sorted(tile)
+        else:
+            n = None
+        return {"type": type(tile).__name__, "n": n, "json_sha": hashlib.sha256(text.encode()).hexdigest()[:20]}
     if not isinstance(tile, dict):
         return {"type": type(tile).__name__}
     out = {"keys": list(tile.keys())}

@@ -22,6 +22,13 @@ multiples of any resolution, so chromosome boundaries fall inside bins and tiles
   converter writes: float32, gzip-compressed datasets): 16 rows at 1 kb, summed pairwise up to
   512 kb, ``/info/row_infos`` as JSON.
 * ``genome.chrom.sizes``: the chromosome sizes (TSV), used as the bigWig's coordSystem.
+* ``genes.beddb``: ~60 000 made-up genes (14-column gene-annotation lines, lognormal lengths around
+  20 kb) in clodius' beddb layout, max 100 per tile (``clodius aggregate bedfile``'s default).
+* ``features.bb``: a BED6 bigBed of ~200 000 records (lognormal lengths around 800 bp).
+* ``reads.bam`` (+ ``.bai``): ~200 000 100 bp reads in 20 regions of 100 kb, coordinate-sorted.
+
+The last three have their own spec (``ANNOT_SPEC``) and digest, so they are added to an existing
+data folder without regenerating the others.
 """
 
 import argparse
@@ -398,6 +405,229 @@ def make_multivec(path):
     return {"rows": rows, "resolutions": resolutions, "tile_size": tile_size}
 
 
+# --- annotations and reads: beddb, bigBed, BAM ----------------------------------------------------
+#
+# A second, independent part of the data with its own spec and digest (``manifest["annotations"]``),
+# so adding it did not regenerate the cooler (the slow part). The positions where data exists
+# (``details[kind]["positions"]``: absolute genome coordinates, a sample) let bench.common.plan
+# choose tiles that are not empty.
+
+ANNOT_SPEC = {
+    "version": 1,
+    "seed": 20240602,
+    "beddb": {"genes": 60_000, "max_per_tile": 100},
+    "bigbed": {"records": 200_000},
+    "bam": {"reads": 200_000, "regions": 20, "region_length": 100_000, "read_length": 100},
+}
+
+ANNOT_FILES = {"beddb": "genes.beddb", "bigbed": "features.bb", "bam": "reads.bam", "bam_index": "reads.bam.bai"}
+
+
+def annot_digest():
+    payload = {"annotations": ANNOT_SPEC, "chromsizes": SPEC["chromsizes"]}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _offsets():
+    offsets, total = {}, 0
+    for name, length in SPEC["chromsizes"]:
+        offsets[name] = total
+        total += length
+    return offsets
+
+
+def _sample_positions(rng, positions, n=2000):
+    positions = np.asarray(positions, dtype=np.int64)
+    chosen = rng.choice(positions.size, min(n, positions.size), replace=False)
+    return sorted(int(v) for v in positions[chosen])
+
+
+def make_beddb(path):
+    """~60 000 gene-annotation lines (14 columns) in clodius' beddb layout (version 3), written
+    with the tests' writer (tests/annotation_data.py follows ``clodius aggregate bedfile``)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.annotation_data import gene_line, write_beddb
+
+    spec = ANNOT_SPEC["beddb"]
+    rng = np.random.default_rng(ANNOT_SPEC["seed"])
+    chromsizes = SPEC["chromsizes"]
+    lengths = np.array([length for _, length in chromsizes], dtype=float)
+    started = time.perf_counter()
+    lines = []
+    chroms = rng.choice(len(chromsizes), spec["genes"], p=lengths / lengths.sum())
+    sizes = np.clip(rng.lognormal(math.log(20_000), 1.1, spec["genes"]), 300, 2_000_000).astype(np.int64)
+    scores = rng.integers(0, 1000, spec["genes"])
+    exons = 1 + rng.poisson(4, spec["genes"])
+    for n in range(spec["genes"]):
+        name, length = chromsizes[int(chroms[n])]
+        size = int(min(sizes[n], length - 1))
+        start = int(rng.integers(0, length - size))
+        lines.append(gene_line(name, start, start + size, f"G{n}", int(scores[n]), "+-"[n % 2],
+                               exons=int(min(12, exons[n]))))
+    tmp = Path(str(path) + ".tmp")
+    entries = write_beddb(tmp, chromsizes, lines, importance_column=5, max_per_tile=spec["max_per_tile"],
+                          assembly="bench129")
+    os.replace(tmp, path)
+    offsets = _offsets()
+    mids = [offsets[l[0]] + (int(l[1]) + int(l[2])) // 2 for l in lines]
+    log(f"beddb: {len(entries):,} genes ({time.perf_counter() - started:.0f} s)")
+    return {"genes": len(entries), "positions": _sample_positions(rng, mids)}
+
+
+def make_bigbed(path):
+    """~200 000 BED6 records, written with pybigtools as the tests do (tests/bigbed_data.py,
+    including its workaround for pybigtools 0.3.0's R-tree leaf ends: every chromosome ends with
+    a record reaching its end)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.bigbed_data import with_end_records, write_bigbed
+
+    spec = ANNOT_SPEC["bigbed"]
+    rng = np.random.default_rng(ANNOT_SPEC["seed"] + 1)
+    chromsizes = SPEC["chromsizes"]
+    lengths = np.array([length for _, length in chromsizes], dtype=float)
+    started = time.perf_counter()
+    counts = rng.multinomial(spec["records"] - len(chromsizes), lengths / lengths.sum())
+    records, starts_abs = [], []
+    offsets = _offsets()
+    for (name, length), count in zip(chromsizes, counts):
+        sizes = np.clip(rng.lognormal(math.log(800), 1.0, count), 1, 50_000).astype(np.int64)
+        starts = np.sort(rng.integers(0, length - 1, count))
+        scores = rng.integers(0, 1000, count)
+        for i in range(count):
+            start = int(starts[i])
+            end = int(min(length, start + sizes[i]))
+            records.append((name, start, end, f"f{len(records)}", str(int(scores[i])), "+-"[i % 2]))
+        starts_abs.extend((offsets[name] + starts).tolist())
+    records = with_end_records(chromsizes, records)
+    tmp = Path(path).with_name("tmp-" + Path(path).name)  # pybigtools wants the .bb suffix
+    write_bigbed(tmp, chromsizes, records)
+    os.replace(tmp, path)
+    log(f"bigBed: {len(records):,} records ({time.perf_counter() - started:.0f} s)")
+    return {"records": len(records), "positions": _sample_positions(rng, starts_abs)}
+
+
+def _md(reference, start, query, cigar):
+    out, matches, ref_at, query_at = [], 0, start, 0
+    for op, length in cigar:
+        if op == 0:
+            for k in range(length):
+                if reference[ref_at + k] == query[query_at + k]:
+                    matches += 1
+                else:
+                    out += [str(matches), reference[ref_at + k]]
+                    matches = 0
+            ref_at += length
+            query_at += length
+        elif op in (1, 4):
+            query_at += length
+        elif op == 2:
+            out += [str(matches), "^" + reference[ref_at:ref_at + length]]
+            matches = 0
+            ref_at += length
+    return "".join(out + [str(matches)])
+
+
+def make_bam(path, index_path):
+    """~200 000 100 bp reads in 20 regions of 100 kb (about 10x coverage there), with mismatches,
+    small deletions/insertions, soft clips and MD tags; coordinate-sorted, indexed (.bai)."""
+    import pysam
+
+    spec = ANNOT_SPEC["bam"]
+    rng = np.random.default_rng(ANNOT_SPEC["seed"] + 2)
+    chromsizes = SPEC["chromsizes"]
+    names = [n for n, _ in chromsizes]
+    rl, region_length = spec["read_length"], spec["region_length"]
+    started = time.perf_counter()
+    # regions: spread over the chromosomes, away from the ends and the centromeres
+    regions = []
+    for r in range(spec["regions"]):
+        tid = r % len(chromsizes)
+        length = chromsizes[tid][1]
+        lo = int(rng.integers(length // 20, length // 3)) if r // len(chromsizes) % 2 == 0 else \
+            int(rng.integers(length // 2, length - length // 20 - region_length))
+        regions.append((tid, lo))
+    regions.sort()
+    for k in range(1, len(regions)):  # no overlaps: the reads are written in coordinate order
+        if regions[k][0] == regions[k - 1][0] and regions[k][1] < regions[k - 1][1] + region_length + rl:
+            regions[k] = (regions[k][0], regions[k - 1][1] + region_length + rl)
+    per_region = spec["reads"] // len(regions)
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": n, "LN": l} for n, l in chromsizes]}
+    offsets = _offsets()
+    starts_abs = []
+    tmp = Path(str(path) + ".tmp.bam")
+    with pysam.AlignmentFile(str(tmp), "wb", header=header) as out:
+        for tid, lo in regions:
+            reference = "".join(rng.choice(list("ACGT"), region_length + 2 * rl))
+            starts = np.sort(rng.integers(0, region_length - rl, per_region))
+            kinds = rng.random(per_region)
+            for i, s in enumerate(starts):
+                s = int(s)
+                if kinds[i] < 0.04:
+                    left = int(rng.integers(20, 80))
+                    cigar = [(0, left), (2, 2), (0, rl - left)]
+                elif kinds[i] < 0.07:
+                    left = int(rng.integers(20, 80))
+                    cigar = [(0, left), (1, 2), (0, rl - left - 2)]
+                elif kinds[i] < 0.12:
+                    cigar = [(4, 5), (0, rl - 5)]
+                else:
+                    cigar = [(0, rl)]
+                span = sum(l for op, l in cigar if op in (0, 2))
+                query = []
+                ref_at = s
+                for op, length in cigar:
+                    if op == 0:
+                        query.append(reference[ref_at:ref_at + length])
+                        ref_at += length
+                    elif op == 2:
+                        ref_at += length
+                    else:
+                        query.append("".join(rng.choice(list("ACGT"), length)))
+                query = list("".join(query))
+                for k in np.flatnonzero(rng.random(rl) < 0.01):
+                    query[k] = "ACGT"[("ACGT".index(query[k]) + 1) % 4]
+                query = "".join(query)
+                read = pysam.AlignedSegment(out.header)
+                read.query_name = f"r{tid}_{lo + s}_{i}"
+                read.flag = 16 if i % 2 else 0
+                read.reference_id = tid
+                read.reference_start = lo + s
+                read.mapping_quality = 60
+                read.cigartuples = cigar
+                read.query_sequence = query
+                read.query_qualities = pysam.qualitystring_to_array("I" * len(query))
+                read.set_tags([("MD", _md(reference, s, query, cigar))])
+                out.write(read)
+                starts_abs.append(offsets[names[tid]] + lo + s + span // 2)
+    os.replace(tmp, path)
+    pysam.index(str(Path(path).resolve()), "-o", str(Path(index_path).resolve()))
+    log(f"BAM: {len(starts_abs):,} reads in {len(regions)} regions ({time.perf_counter() - started:.0f} s)")
+    return {"reads": len(starts_abs), "regions": [[names[t], lo, lo + region_length] for t, lo in regions],
+            "positions": _sample_positions(rng, starts_abs)}
+
+
+def ensure_annotations(out, manifest, force=False):
+    """Add the beddb, bigBed and BAM files to ``manifest`` (generated unless present for the
+    current ANNOT_SPEC); returns True when the manifest changed."""
+    digest = annot_digest()
+    if (not force and manifest.get("annotations_digest") == digest
+            and all((out / name).exists() for name in ANNOT_FILES.values())):
+        return False
+    started = time.perf_counter()
+    details = {
+        "beddb": make_beddb(out / ANNOT_FILES["beddb"]),
+        "bigbed": make_bigbed(out / ANNOT_FILES["bigbed"]),
+        "bam": make_bam(out / ANNOT_FILES["bam"], out / ANNOT_FILES["bam_index"]),
+    }
+    manifest["annotations_digest"] = digest
+    manifest["annotations_spec"] = ANNOT_SPEC
+    manifest["files"].update(ANNOT_FILES)
+    manifest["details"].update(details)
+    manifest["sizes_bytes"].update({key: (out / name).stat().st_size for key, name in ANNOT_FILES.items()})
+    log(f"annotation and reads data ready ({time.perf_counter() - started:.0f} s)")
+    return True
+
+
 # --- driver --------------------------------------------------------------------------------
 
 
@@ -411,6 +641,8 @@ def ensure(out, force=False):
         manifest = json.loads(manifest_path.read_text())
         if manifest.get("digest") == digest and all((out / name).exists() for name in FILES.values()):
             log(f"reusing the data in {out} (delete it or pass --force to regenerate)")
+            if ensure_annotations(out, manifest, force):
+                manifest_path.write_text(json.dumps(manifest, indent=1))
             return manifest
     if manifest_path.exists():
         manifest_path.unlink()
@@ -430,6 +662,8 @@ def ensure(out, force=False):
         "sizes_bytes": {key: (out / name).stat().st_size for key, name in FILES.items()},
         "generation_seconds": round(time.perf_counter() - started, 1),
     }
+    ensure_annotations(out, manifest, force=True)
+    manifest["generation_seconds"] = round(time.perf_counter() - started, 1)
     manifest_path.write_text(json.dumps(manifest, indent=1))
     log(f"data ready in {out} ({manifest['generation_seconds']} s)")
     return manifest
