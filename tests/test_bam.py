@@ -403,6 +403,14 @@ def test_validate_refuses_an_index_of_another_file(reads_bam, other_bam, data_di
         bam.validate(str(path), str(broken))
 
 
+def test_a_missing_or_unreadable_file_is_a_generator_error(tmp_path):
+    with pytest.raises(GeneratorError, match="^the BAM file is missing$"):
+        bam.tileset_info(Source(str(tmp_path / "gone.bam")))
+    (tmp_path / "plain").write_text("")
+    with pytest.raises(GeneratorError, match="^cannot read the file: Not a directory$"):
+        bam.tileset_info(Source(str(tmp_path / "plain" / "reads.bam")))
+
+
 def test_build_index(reads_bam, data_dir, records):
     path, index = reads_bam
     folder = data_dir / "built"

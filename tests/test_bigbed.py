@@ -286,6 +286,14 @@ def test_the_records_of_a_block_are_walked(tmp_path, block, reason):
         os.close(fd)
 
 
+def test_a_missing_or_unreadable_file_is_a_generator_error(tmp_path):
+    with pytest.raises(GeneratorError, match="^cannot read the file: No such file or directory$"):
+        bigbed.tileset_info(Source(str(tmp_path / "gone.bb")))
+    (tmp_path / "plain").write_text("")
+    with pytest.raises(GeneratorError, match="^cannot read the file: Not a directory$"):
+        bigbed.tileset_info(Source(str(tmp_path / "plain" / "genes.bb")))
+
+
 def test_validate_accepts_bigbeds(test_bb, tmp_path):
     path, _ = test_bb
     bigbed.validate(str(path))

@@ -243,20 +243,12 @@ class _BamFile:
         return sizes
 
 
-_open_files = OpenFiles(_BamFile, maxsize=32)
+_open_files = OpenFiles(_BamFile, maxsize=32, what="the file", missing="the BAM file is missing")
+_open = _open_files.get
 
 
 def _one_line(exc):
     return " ".join(str(exc).split()) or type(exc).__name__
-
-
-def _open(path):
-    try:
-        return _open_files.get(path)
-    except FileNotFoundError:
-        raise GeneratorError("the BAM file is missing") from None
-    except OSError as exc:
-        raise GeneratorError(f"cannot read the file: {exc.strerror or exc}") from None
 
 
 def _index_of(source):

@@ -202,14 +202,8 @@ class _BigBedFile:
             return list(self.handle.fetch_intervals(name, start, min(end, length), iterator=True))
 
 
-_open_files = OpenFiles(_BigBedFile, maxsize=64)
-
-
-def _open(path):
-    try:
-        return _open_files.get(path)
-    except OSError as exc:
-        raise GeneratorError(f"cannot read the file: {exc.strerror or exc}") from None
+_open_files = OpenFiles(_BigBedFile, maxsize=64, what="the file")
+_open = _open_files.get
 
 
 # --- selection (§13) ----------------------------------------------------------------------
