@@ -1,5 +1,6 @@
 """Where tileset files live: names stored relative to MEDIA_ROOT, resolved with containment checks."""
 
+import os
 from pathlib import Path
 
 from django.conf import settings
@@ -15,11 +16,17 @@ def is_within(path, root):
 
 
 def stored_path(name):
-    """Absolute path of a stored file name (relative to MEDIA_ROOT), or None if it escapes it."""
+    """Absolute path of a stored file name (relative to MEDIA_ROOT), or None if it escapes it.
+
+    On the tile path of every request, so plain ``os.path``: the root is resolved once, the file
+    once (symlinks included, so a link pointing out of the media folder is refused)."""
     if not name:
         return None
-    path = (media_root() / str(name)).resolve()
-    return path if is_within(path, media_root()) else None
+    root = os.path.realpath(settings.MEDIA_ROOT)
+    path = os.path.realpath(os.path.join(root, str(name)))
+    if path != root and not path.startswith(root.rstrip(os.sep) + os.sep):
+        return None
+    return Path(path)
 
 
 def data_path(tileset):

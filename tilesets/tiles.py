@@ -16,7 +16,7 @@ from .access import usable_chromsizes, visible_among
 from .cache import tile_cache
 from .generators.chromsizes_tsv import read_chromsizes
 from .models import UID_PATTERN, Tileset
-from .storage import data_path, index_path
+from .storage import data_path, index_path, stored_path
 
 logger = logging.getLogger("tilesets")
 
@@ -35,7 +35,7 @@ def _unique(values):
 
 def _lookup(uids, user):
     """(records by uid, set of uids the user may see) for the given uids, in two queries."""
-    records = {t.uuid: t for t in Tileset.objects.filter(uuid__in=uids)}
+    records = {t.uuid: t for t in Tileset.objects.filter(uuid__in=uids).order_by()}
     return records, visible_among(user, list(records.values()))
 
 
@@ -60,14 +60,16 @@ def _context(tileset, generator):
         return {}
     if not tileset.coordSystem:
         return {}
-    candidates = list(usable_chromsizes(tileset.owner_id, tileset.coordSystem).exclude(pk=tileset.pk)[:2])
-    if len(candidates) != 1 or candidates[0].filetype != "chromsizes-tsv":
+    found = usable_chromsizes(tileset.owner_id, tileset.coordSystem).exclude(pk=tileset.pk).order_by()
+    candidates = list(found.values_list("uuid", "filetype", "datafile")[:2])
+    if len(candidates) != 1 or candidates[0][1] != "chromsizes-tsv":
         return {}
-    path = data_path(candidates[0])
+    uuid, _, name = candidates[0]
+    path = stored_path(name)
     try:
-        return {"chromsizes": _read_chromsizes_cached(path)} if path else {}
+        return {"chromsizes": _read_chromsizes_cached(str(path))} if path else {}
     except (generators.GeneratorError, OSError):
-        logger.warning("Chromosome sizes %s are unreadable; using the file's own", candidates[0].uuid)
+        logger.warning("Chromosome sizes %s are unreadable; using the file's own", uuid)
         return {}
 
 

@@ -31,13 +31,16 @@ def format_dense_tile(data):
         low = high = "NaN"
         has_nan = False
     else:
-        has_nan = bool(np.isnan(data).any()) if data.dtype.kind == "f" else False
+        # Few passes over the tile: min() propagates NaN, so it also tells whether there is any;
+        # fmin/fmax skip NaN (they are what np.nanmin/np.nanmax compute for arrays).
+        low = data.min()
+        has_nan = data.dtype.kind == "f" and bool(np.isnan(low))
         if not has_nan:
-            low, high = float(data.min()), float(data.max())
-        elif np.isnan(data).all():
-            low = high = "NaN"
+            low, high = float(low), float(data.max())
         else:
-            low, high = float(np.nanmin(data)), float(np.nanmax(data))
+            low, high = float(np.fmin.reduce(data, axis=None)), float(np.fmax.reduce(data, axis=None))
+            if low != low:  # every value is NaN
+                low = high = "NaN"
     half = low != "NaN" and _fits_float16(low, high, has_nan)
     return {
         "min_value": low,
