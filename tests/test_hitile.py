@@ -300,6 +300,21 @@ def test_validate_accepts_hitiles(files):
         hitile.validate(str(path))
 
 
+def test_unexpected_metadata_errors_are_one_line_and_close_the_file(files, tmp_path, monkeypatch):
+    path = tmp_path / "odd.hitile"
+    shutil.copy(files["step8"][0], path)
+
+    def fail(self):
+        raise ValueError(f"odd content in {path}\nsecond line")
+
+    monkeypatch.setattr(hitile.HitileFile, "_read_meta", fail)
+    with pytest.raises(GeneratorError) as caught:
+        hitile.validate(str(path))
+    assert str(caught.value) == "unreadable hitile metadata: odd content in odd.hitile second line"
+    with h5py.File(path, "a"):  # fails while the file is still open read-only in this process
+        pass
+
+
 # --- through the HTTP API --------------------------------------------------------------------
 
 

@@ -331,6 +331,21 @@ def test_validate_accepts_the_layout(mv5):
     mv.validate(str(mv5))
 
 
+def test_unexpected_metadata_errors_are_one_line_and_close_the_file(mv5, tmp_path, monkeypatch):
+    path = tmp_path / "odd.mv5"
+    path.write_bytes(mv5.read_bytes())
+
+    def fail(self):
+        raise ValueError(f"odd content in {path}\nsecond line")
+
+    monkeypatch.setattr(mv.MultivecFile, "_read_metadata", fail)
+    with pytest.raises(GeneratorError) as caught:
+        mv.validate(str(path))
+    assert str(caught.value) == "unreadable multivec metadata: odd content in odd.mv5 second line"
+    with h5py.File(path, "a"):  # fails while the file is still open read-only in this process
+        pass
+
+
 def _hdf5(path, build):
     with h5py.File(path, "w") as f:
         build(f)

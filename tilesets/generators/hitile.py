@@ -30,11 +30,11 @@ finer stored level.
 
 import logging
 import math
-import os
 
 import h5py
 import numpy as np
 
+from . import hdf5
 from .base import Generator, GeneratorError
 from .dense import format_hitile_tile
 from .files import OpenFiles
@@ -43,10 +43,6 @@ logger = logging.getLogger("tilesets")
 
 FILETYPE = "hitile"
 _REQUIRED_ATTRS = ("tile-size", "zoom-step", "max-zoom")
-
-
-def _one_line(exc, path):
-    return " ".join(str(exc).replace(str(path), os.path.basename(str(path))).split())
 
 
 def _number(value, what):
@@ -82,22 +78,8 @@ class HitileFile:
 
     def __init__(self, path):
         self.path = path
-        try:
-            if not h5py.is_hdf5(path):
-                raise GeneratorError("not an HDF5 file")
-            self.h5 = h5py.File(path, "r")
-        except GeneratorError:
-            raise
-        except OSError as exc:
-            raise GeneratorError(f"cannot open the HDF5 file: {_one_line(exc, path)}") from None
-        try:
+        with hdf5.opened(path, "hitile metadata") as self.h5:
             self._read_meta()
-        except GeneratorError:
-            self.h5.close()
-            raise
-        except Exception as exc:  # h5py/numpy errors on odd content
-            self.h5.close()
-            raise GeneratorError(f"unreadable hitile metadata: {_one_line(exc, path)}") from None
 
     def close(self):
         self.h5.close()
@@ -195,16 +177,8 @@ class HitileFile:
             return sums / bases
 
 
-_FILES = OpenFiles(HitileFile, closer=HitileFile.close)
-
-
-def open_hitile(path):
-    try:
-        return _FILES.get(path)
-    except FileNotFoundError:
-        raise GeneratorError("the file does not exist") from None
-    except OSError as exc:
-        raise GeneratorError(f"cannot read the file: {exc.strerror or exc}") from None
+_FILES = OpenFiles(HitileFile, closer=HitileFile.close, what="the file", missing="the file does not exist")
+open_hitile = _FILES.get
 
 
 def validate(datafile, indexfile=None):

@@ -22,12 +22,11 @@ with it, so a tile costs one slice read per chromosome it touches.
 
 import json
 import logging
-import os
 
 import h5py
 import numpy as np
 
-from . import genome
+from . import genome, hdf5
 from .base import Generator, GeneratorError
 from .dense import format_generic_tile
 from .files import OpenFiles
@@ -57,11 +56,6 @@ def _text(value):
     return str(value)
 
 
-def _one_line(exc, path):
-    """An exception's text on one line, without the server-side path of the file."""
-    return " ".join(str(exc).replace(str(path), os.path.basename(str(path))).split())
-
-
 def _as_int(value, what):
     """An integral number from HDF5 (numpy scalar, 0-d or 1-element array) as a Python int."""
     array = np.asarray(value)
@@ -80,24 +74,8 @@ class MultivecFile:
 
     def __init__(self, path):
         self.path = path
-        try:
-            if not h5py.is_hdf5(path):
-                raise GeneratorError("not an HDF5 file")
-            # HDF5's default file locking (HDF5_USE_FILE_LOCKING): the same file opened
-            # elsewhere in the process with other locking flags would fail to open.
-            self.h5 = h5py.File(path, "r")
-        except GeneratorError:
-            raise
-        except OSError as exc:
-            raise GeneratorError(f"cannot open the HDF5 file: {_one_line(exc, path)}") from None
-        try:
+        with hdf5.opened(path, "multivec metadata") as self.h5:
             self._read_metadata()
-        except GeneratorError:
-            self.h5.close()
-            raise
-        except Exception as exc:  # h5py/numpy errors on odd content
-            self.h5.close()
-            raise GeneratorError(f"unreadable multivec metadata: {_one_line(exc, path)}") from None
         self._datasets = {}  # (resolution, chromosome index) -> (dataset, bins) or None
         self._row_infos = None
         self._row_infos_read = False
