@@ -116,6 +116,19 @@ def test_off_grid_and_deep_tiles(rects):
     assert "out of range" in tiles["u.1024.0.0"]["error"] and "out of range" in tiles[f"u.{10**12}.0.0"]["error"]
 
 
+def test_tile_errors_are_sentences_for_those_tiles_only(rects, tmp_path):
+    path = tmp_path / "odd.bed2ddb"
+    shutil.copy(rects[0], path)
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE intervals SET fromX = 'x'")
+    conn.commit()
+    conn.close()
+    assert fetch(path, ["u.0.0.0", "u.0.1.0", "u.1024.0.0"]) == {  # u.0.1.0: off the grid, absent
+        "u.0.0.0": {"error": "Tile u.0.0.0: unable to read the annotations (TypeError)."},
+        "u.1024.0.0": {"error": "Tile u.1024.0.0: zoom level 1024 is out of range."},
+    }
+
+
 def test_chromsizes_and_registry(rects):
     assert bed2ddb.chromsizes(Source(str(rects[0]))) == CS
     assert get("bed2ddb") is bed2ddb.GENERATOR and bed2ddb.GENERATOR.dimensions == 2

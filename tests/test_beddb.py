@@ -202,6 +202,14 @@ def test_positions_and_zooms_outside_the_data(v3):
     assert "out of range" in tiles["u.1024.0"]["error"] and "out of range" in tiles["u.5000.2"]["error"]
 
 
+def test_tile_errors_are_sentences_for_those_tiles_only(v3, tmp_path):
+    path = _edit(v3[0], tmp_path / "odd.beddb", "UPDATE intervals SET startPos = 'x'")
+    assert fetch(path, ["u.0.0", "u.1024.0"]) == {
+        "u.0.0": {"error": "Tile u.0.0: unable to read the annotations (TypeError)."},
+        "u.1024.0": {"error": "Tile u.1024.0: zoom level 1024 is out of range."},
+    }
+
+
 def test_chromsizes(v3):
     assert beddb.chromsizes(Source(str(v3[0]))) == CS
     assert get("beddb") is beddb.GENERATOR and beddb.GENERATOR.dimensions == 1

@@ -68,16 +68,27 @@ class Generator:
     uses_coord_chromsizes: bool = False
 
 
-def each_tile(requests, make, what):
+def each_tile(requests, make, what, reading=None, errors=Exception):
     """``{tile id: make(request)}``; a tile that fails becomes ``{"error": ...}`` for that id only
-    (``what`` names the filetype in the log), so one bad tile never fails the batch."""
+    (``what`` names the filetype in the log), so one bad tile never fails the batch.
+
+    The errors read "Tile <id>: <reason>" (a GeneratorError) and "Tile <id> could not be made.".
+    With ``reading`` (e.g. "the annotations") they are sentences: "Tile <id>: <reason>." and
+    "Tile <id>: unable to read <reading> (<exception type>).". ``errors`` narrows the exceptions
+    other than GeneratorError that a tile survives; any other one fails the batch."""
     answer = {}
     for request in requests:
         try:
             answer[request.id] = make(request)
         except GeneratorError as exc:
-            answer[request.id] = {"error": f"Tile {request.id}: {exc}"}
-        except Exception:
+            message = f"Tile {request.id}: {exc}"
+            if reading is not None and not message.endswith("."):
+                message += "."
+            answer[request.id] = {"error": message}
+        except errors as exc:
             logger.exception("%s tile %s failed", what, request.id)
-            answer[request.id] = {"error": f"Tile {request.id} could not be made."}
+            if reading is None:
+                answer[request.id] = {"error": f"Tile {request.id} could not be made."}
+            else:
+                answer[request.id] = {"error": f"Tile {request.id}: unable to read {reading} ({type(exc).__name__})."}
     return answer

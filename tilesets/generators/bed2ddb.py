@@ -16,13 +16,8 @@ with no rectangle is absent from the answer, as are positions outside the zoom l
 Files are opened and shared as beddb files are (read-only, a connection pool per file version).
 """
 
-import logging
-import sqlite3
-
-from .base import Generator, GeneratorError
-from .beddb import SqliteFile, opener, text, validate_file
-
-logger = logging.getLogger("tilesets")
+from .base import Generator, GeneratorError, each_tile
+from .beddb import READ_ERRORS, SqliteFile, opener, text, validate_file
 
 FILETYPE = "bed2ddb"
 
@@ -93,23 +88,11 @@ def tileset_info(source):
 
 def tiles(source, requests, options=None):
     handle = open_bed2ddb(source.datafile)
-    answer = {}
-    for request in requests:
-        x, y = request.coords
-        if x.bit_length() > request.zoom or y.bit_length() > request.zoom:  # x or y >= 2**zoom
-            continue  # outside the grid of this zoom level: absent, as in the reference
-        try:
-            rectangles = handle.tile(request.zoom, x, y)
-        except GeneratorError as exc:
-            answer[request.id] = {"error": f"Tile {request.id}: {exc}."}
-            continue
-        except (sqlite3.Error, TypeError, ValueError) as exc:  # one bad tile must not fail the others
-            logger.exception("bed2ddb tile %s of %s failed", request.id, source.datafile)
-            answer[request.id] = {"error": f"Tile {request.id}: unable to read the annotations ({type(exc).__name__})."}
-            continue
-        if rectangles:
-            answer[request.id] = rectangles
-    return answer
+    # positions outside the grid of their zoom level (x or y >= 2**zoom) and empty tiles are
+    # absent, as in the reference
+    inside = [r for r in requests if r.coords[0].bit_length() <= r.zoom and r.coords[1].bit_length() <= r.zoom]
+    answer = each_tile(inside, lambda r: handle.tile(r.zoom, *r.coords), "bed2ddb", "the annotations", READ_ERRORS)
+    return {tile_id: tile for tile_id, tile in answer.items() if tile}
 
 
 def chromsizes(source):

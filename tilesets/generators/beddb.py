@@ -21,7 +21,6 @@ connections per file version (:class:`SqliteFile`, cached with ``OpenFiles``). E
 its values; nothing from a request is pasted into SQL.
 """
 
-import logging
 import math
 import os
 import sqlite3
@@ -29,16 +28,16 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from .base import Generator, GeneratorError
+from .base import Generator, GeneratorError, each_tile
 from .files import OpenFiles
-
-logger = logging.getLogger("tilesets")
 
 FILETYPE = "beddb"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 POOL_SIZE = 8  # idle connections kept per file; more are opened under load and closed after use
 SUPPORTED_VERSIONS = (1, 2, 3)
 MAX_ZOOM_LEVEL = 1023  # 2**1024 no longer converts to a float
+# What a tile survives besides GeneratorError (base.each_tile): a failed read or odd values.
+READ_ERRORS = (sqlite3.Error, TypeError, ValueError)
 
 _INTERVAL_COLUMNS = {
     1: ("zoomLevel", "importance", "startPos", "endPos", "chrOffset", "uid", "fields"),
@@ -276,18 +275,8 @@ def validate_file(cls, datafile):
 
 
 def opener(cls):
-    files = OpenFiles(cls, maxsize=64, closer=cls.close)
-
-    def open_file(path):
-        try:
-            return files.get(path)
-        except FileNotFoundError:
-            raise GeneratorError("the file does not exist") from None
-        except OSError as exc:
-            raise GeneratorError(f"cannot read the file: {exc.strerror or exc}") from None
-
-    open_file.files = files
-    return open_file
+    """The cached ``open(path)`` of a file class (GeneratorError when it does not open)."""
+    return OpenFiles(cls, maxsize=64, closer=cls.close, what="the file", missing="the file does not exist").get
 
 
 # --- beddb ---------------------------------------------------------------------------------------
@@ -353,22 +342,9 @@ def tileset_info(source):
     return info
 
 
-def _sentence(message):
-    return message if message.endswith(".") else message + "."
-
-
 def tiles(source, requests, options=None):
     handle = open_beddb(source.datafile)
-    answer = {}
-    for request in requests:
-        try:
-            answer[request.id] = handle.tile(request.zoom, request.coords[0])
-        except GeneratorError as exc:
-            answer[request.id] = {"error": _sentence(f"Tile {request.id}: {exc}")}
-        except (sqlite3.Error, TypeError, ValueError) as exc:  # one bad tile must not fail the others
-            logger.exception("beddb tile %s of %s failed", request.id, source.datafile)
-            answer[request.id] = {"error": f"Tile {request.id}: unable to read the annotations ({type(exc).__name__})."}
-    return answer
+    return each_tile(requests, lambda r: handle.tile(r.zoom, r.coords[0]), "beddb", "the annotations", READ_ERRORS)
 
 
 def chromsizes(source):
