@@ -28,18 +28,15 @@ out the coarsest one when ``max-zoom`` is a multiple of ``zoom-step``) is merged
 finer stored level.
 """
 
-import logging
 import math
 
 import h5py
 import numpy as np
 
 from . import hdf5
-from .base import Generator, GeneratorError
+from .base import Generator, GeneratorError, each_tile
 from .dense import format_hitile_tile
 from .files import OpenFiles
-
-logger = logging.getLogger("tilesets")
 
 FILETYPE = "hitile"
 _REQUIRED_ATTRS = ("tile-size", "zoom-step", "max-zoom")
@@ -197,16 +194,7 @@ def tileset_info(source):
 
 def tiles(source, requests, options=None):
     handle = open_hitile(source.datafile)
-    answer = {}
-    for request in requests:
-        try:
-            answer[request.id] = format_hitile_tile(handle.tile_array(request.zoom, request.coords[0]))
-        except GeneratorError as exc:
-            answer[request.id] = {"error": f"Tile {request.id}: {exc}"}
-        except Exception:  # one bad tile never fails the batch
-            logger.exception("hitile tile %s of %s failed", request.id, source.datafile)
-            answer[request.id] = {"error": f"Tile {request.id} could not be made."}
-    return answer
+    return each_tile(requests, lambda r: format_hitile_tile(handle.tile_array(r.zoom, r.coords[0])), "hitile")
 
 
 GENERATOR = Generator(

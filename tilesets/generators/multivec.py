@@ -27,7 +27,7 @@ import h5py
 import numpy as np
 
 from . import genome, hdf5
-from .base import Generator, GeneratorError
+from .base import Generator, GeneratorError, each_tile
 from .dense import format_generic_tile
 from .files import OpenFiles
 
@@ -310,10 +310,6 @@ def _groups(aggregation, rows):
     return groups
 
 
-def _sentence(text):
-    return text if text.endswith(".") else text + "."
-
-
 def aggregate(dense, groups, function):
     """Each group of rows reduced along the rows, stacked in group order (tiles.md §6.5)."""
     with np.errstate(all="ignore"):
@@ -371,21 +367,16 @@ def tiles(source, requests, options=None):
                 groups = _groups(options["aggGroups"], handle.rows)
             except GeneratorError as exc:
                 group_error = str(exc)
-    answer = {}
-    for request in requests:
-        try:
-            dense = handle.tile_array(request.zoom, request.coords[0])
-            if group_error is not None:
-                raise GeneratorError(group_error)
-            if groups is not None:
-                dense = aggregate(dense, groups, function)
-            answer[request.id] = format_generic_tile(dense)
-        except GeneratorError as exc:
-            answer[request.id] = {"error": _sentence(f"Tile {request.id}: {exc}")}
-        except Exception as exc:  # a read failure of one tile must not fail the others
-            logger.exception("multivec tile %s of %s failed", request.id, source.datafile)
-            answer[request.id] = {"error": f"Tile {request.id}: unable to read the data ({type(exc).__name__})."}
-    return answer
+
+    def make(request):
+        dense = handle.tile_array(request.zoom, request.coords[0])
+        if group_error is not None:
+            raise GeneratorError(group_error)
+        if groups is not None:
+            dense = aggregate(dense, groups, function)
+        return format_generic_tile(dense)
+
+    return each_tile(requests, make, "multivec", "the data")
 
 
 def chromsizes(source):
