@@ -2,11 +2,17 @@
 
 pybbi wraps the UCSC library, whose error handler ends the whole process on a malformed file, so
 nothing reaches pybbi before these checks have passed.
+
+The same parsing also serves :mod:`.bbizoom`, which reads bigWig zoom levels itself:
+:func:`check_bigwig` returns the header, zoom level headers and chromosome ids of an open file,
+and :func:`cir_leaves` lists the leaf entries of an R tree index as numpy arrays.
 """
 
 import os
 import struct
 import zlib
+
+import numpy as np
 
 from .base import GeneratorError
 
@@ -43,8 +49,12 @@ class _Reader:
         return struct.unpack(fmt, self.read(offset, struct.calcsize(fmt), what))
 
 
-def _walk_bpt(reader, offset):
-    """The chromosome B+ tree: ``{name: length}`` (names as pybbi decodes them)."""
+def _walk_bpt(reader, offset, ids=None):
+    """The chromosome B+ tree: ``{name: length}`` (names as pybbi decodes them).
+
+    ``ids``, when given, is filled with ``{name: chromosome id}``; a name that occurs twice maps
+    to None there (which of the two entries the UCSC lookup would find is not defined).
+    """
     magic, block_size, key_size, val_size, _count, _reserved = reader.unpack("IIIIQQ", offset, "chromosome tree")
     if magic != _BPT_MAGIC:
         raise _Corrupt("the chromosome tree is missing or damaged")
@@ -63,13 +73,15 @@ def _walk_bpt(reader, offset):
         for i in range(count):
             value = body[i * item + key_size: (i + 1) * item]
             if is_leaf:
-                _chrom_id, length = struct.unpack(reader.order + "II", value)
+                chrom_id, length = struct.unpack(reader.order + "II", value)
                 try:
                     name = body[i * item: i * item + key_size].split(b"\0", 1)[0].decode("ascii")
                 except UnicodeDecodeError:
                     raise _Corrupt("a chromosome name is not ASCII text") from None
                 if length >= 2 ** 31:  # pybbi takes positions as C ints
                     raise _Corrupt(f"chromosome {name!r} is longer than 2^31 - 1 bases")
+                if ids is not None:
+                    ids[name] = None if name in ids else chrom_id
                 chroms[name] = length
             else:
                 node(struct.unpack(reader.order + "Q", value)[0], depth + 1)
@@ -134,6 +146,58 @@ def _block_reader(reader, buffer_size, check_section):
     return on_block
 
 
+class BigWigStructure:
+    """What :func:`check_bigwig` read: byte order (``"<"`` or ``">"``), the size of the largest
+    uncompressed block (0: blocks are stored uncompressed), the zoom levels as
+    ``(reduction, data offset, index offset)`` in file order, ``{name: length}`` and
+    ``{name: chromosome id or None}`` (see :func:`_walk_bpt`)."""
+
+    __slots__ = ("order", "buffer_size", "zooms", "chroms", "chrom_ids")
+
+    def __init__(self, order, buffer_size, zooms, chroms, chrom_ids):
+        self.order, self.buffer_size, self.zooms = order, buffer_size, zooms
+        self.chroms, self.chrom_ids = chroms, chrom_ids
+
+
+def check_bigwig(reader, deep=True):
+    """The structure checks of :func:`inspect_bigwig` on an open ``_Reader``; returns a
+    :class:`BigWigStructure`. Raises GeneratorError (or _Corrupt, OSError: the caller turns them
+    into GeneratorError, as :func:`inspect_bigwig` does)."""
+    if reader.size < 4:
+        raise GeneratorError("not a bigWig file (too short)")
+    magic_bytes = reader.read(0, 4, "signature")
+    if int.from_bytes(magic_bytes, "little") == BIGWIG_MAGIC:
+        reader.order = "<"
+    elif int.from_bytes(magic_bytes, "big") == BIGWIG_MAGIC:
+        reader.order = ">"
+    elif BIGBED_MAGIC in (int.from_bytes(magic_bytes, "little"), int.from_bytes(magic_bytes, "big")):
+        raise GeneratorError("this is a bigBed file, not a bigWig")
+    else:
+        raise GeneratorError("not a bigWig file (no bigWig signature)")
+    (_magic, version, zoom_levels, chrom_tree, full_data, full_index, _fields, _defined, _autosql,
+     total_summary, buffer_size, extension) = reader.unpack("IHHQQQHHQQIQ", 0, "header")
+    if not 1 <= version <= 4:
+        raise _Corrupt(f"unsupported bigWig version {version}")
+    zooms = [reader.unpack("IIQQ", 64 + 24 * i, "zoom level header") for i in range(zoom_levels)]
+    if total_summary:
+        reader.read(total_summary, 40, "summary")
+    if extension:
+        reader.read(extension, 12, "extension header")
+    reader.read(full_data, 8, "data header")
+    chrom_ids = {}
+    chroms = _walk_bpt(reader, chrom_tree, chrom_ids)
+    if not chroms:
+        raise GeneratorError("the bigWig has no chromosomes")
+    data_check = _block_reader(reader, buffer_size, check_section=True) if deep else None
+    _walk_cir(reader, full_index, "data index", data_check)
+    zoom_check = _block_reader(reader, buffer_size, check_section=False) if deep else None
+    for level, (_reduction, _reserved, _data_offset, index_offset) in enumerate(zooms):
+        _walk_cir(reader, index_offset, f"zoom level {level} index", zoom_check)
+    return BigWigStructure(reader.order, buffer_size,
+                           [(reduction, data_offset, index_offset) for reduction, _, data_offset, index_offset in zooms],
+                           chroms, chrom_ids)
+
+
 def inspect_bigwig(path, deep=True):
     """Check that ``path`` is a well-formed bigWig; returns its ``{name: length}``.
 
@@ -145,44 +209,72 @@ def inspect_bigwig(path, deep=True):
     except OSError as exc:
         raise GeneratorError(f"cannot read the file: {exc.strerror or exc}") from None
     try:
-        size = os.fstat(fd).st_size
-        reader = _Reader(fd, size)
-        if size < 4:
-            raise GeneratorError("not a bigWig file (too short)")
-        magic_bytes = reader.read(0, 4, "signature")
-        if int.from_bytes(magic_bytes, "little") == BIGWIG_MAGIC:
-            reader.order = "<"
-        elif int.from_bytes(magic_bytes, "big") == BIGWIG_MAGIC:
-            reader.order = ">"
-        elif BIGBED_MAGIC in (int.from_bytes(magic_bytes, "little"), int.from_bytes(magic_bytes, "big")):
-            raise GeneratorError("this is a bigBed file, not a bigWig")
-        else:
-            raise GeneratorError("not a bigWig file (no bigWig signature)")
-        (_magic, version, zoom_levels, chrom_tree, full_data, full_index, _fields, _defined, _autosql,
-         total_summary, buffer_size, extension) = reader.unpack("IHHQQQHHQQIQ", 0, "header")
-        if not 1 <= version <= 4:
-            raise _Corrupt(f"unsupported bigWig version {version}")
-        zooms = [reader.unpack("IIQQ", 64 + 24 * i, "zoom level header") for i in range(zoom_levels)]
-        if total_summary:
-            reader.read(total_summary, 40, "summary")
-        if extension:
-            reader.read(extension, 12, "extension header")
-        reader.read(full_data, 8, "data header")
-        chroms = _walk_bpt(reader, chrom_tree)
-        if not chroms:
-            raise GeneratorError("the bigWig has no chromosomes")
-        data_check = _block_reader(reader, buffer_size, check_section=True) if deep else None
-        _walk_cir(reader, full_index, "data index", data_check)
-        zoom_check = _block_reader(reader, buffer_size, check_section=False) if deep else None
-        for level, (_reduction, _reserved, _data_offset, index_offset) in enumerate(zooms):
-            _walk_cir(reader, index_offset, f"zoom level {level} index", zoom_check)
-        return chroms
+        return check_bigwig(_Reader(fd, os.fstat(fd).st_size), deep).chroms
     except _Corrupt as exc:
         raise GeneratorError(f"corrupt bigWig: {exc}") from None
     except OSError as exc:
         raise GeneratorError(f"cannot read the file: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
+
+
+# --- R tree leaves as arrays (zoom level reading, bbizoom.py) ------------------------------
+
+_CIR_ENTRY = [("start_chrom", "u4"), ("start_base", "u4"), ("end_chrom", "u4"), ("end_base", "u4"),
+              ("offset", "u8")]
+_CIR_LEAF = np.dtype(_CIR_ENTRY + [("size", "u8")])
+_CIR_NODE = np.dtype(_CIR_ENTRY)
+
+
+def _keys(entries, chrom, base):
+    """(chromosome, base) pairs as one uint64 each: compares as the UCSC code compares them."""
+    return (entries[chrom].astype(np.uint64) << np.uint64(32)) | entries[base].astype(np.uint64)
+
+
+def cir_leaves(reader, offset, what):
+    """The leaf entries of the R tree at ``offset``, in the order a depth-first search visits
+    them: ``(low, high, offsets, sizes)``, numpy uint64 arrays.
+
+    An R tree query visits a leaf entry only if the query overlaps the entry's range and the
+    range of every node above it. Those ranges are (chromosome, base) pairs, compared
+    lexicographically; a query (c, s, e) overlaps [low, high] when (c, s) < high and
+    (c, e) > low. Over a path the conditions combine into one range: the largest low and the
+    smallest high. So ``low``/``high`` are those combined bounds (packed as chromosome << 32 |
+    base), and a query selects exactly the entries with ``key(c, s) < high`` and
+    ``key(c, e) > low``, in this order. Raises _Corrupt.
+    """
+    if offset == 0:
+        raise _Corrupt(f"the {what} is missing (empty or unfinished file?)")
+    (magic,) = reader.unpack("I", offset, f"{what} header")
+    if magic != _CIR_MAGIC:
+        raise _Corrupt(f"the {what} is missing or damaged")
+    leaf_type = _CIR_LEAF.newbyteorder(reader.order)
+    node_type = _CIR_NODE.newbyteorder(reader.order)
+    parts, seen = [], set()
+    widest = (0, 2 ** 64 - 1)
+
+    def node(at, depth, low, high):
+        if depth > _MAX_DEPTH or at in seen:
+            raise _Corrupt(f"the {what} loops")
+        seen.add(at)
+        is_leaf, _reserved, count = reader.unpack("BBH", at, f"{what} node")
+        if is_leaf:
+            entries = np.frombuffer(reader.read(at + 4, count * 32, f"{what} node"), dtype=leaf_type)
+            parts.append((np.maximum(_keys(entries, "start_chrom", "start_base"), np.uint64(low)),
+                          np.minimum(_keys(entries, "end_chrom", "end_base"), np.uint64(high)),
+                          entries["offset"].astype(np.uint64), entries["size"].astype(np.uint64)))
+        else:
+            entries = np.frombuffer(reader.read(at + 4, count * 24, f"{what} node"), dtype=node_type)
+            lows = _keys(entries, "start_chrom", "start_base").tolist()
+            highs = _keys(entries, "end_chrom", "end_base").tolist()
+            for child, child_low, child_high in zip(entries["offset"].tolist(), lows, highs):
+                node(child, depth + 1, max(low, child_low), min(high, child_high))
+
+    node(offset + 48, 0, *widest)
+    if not parts:
+        empty = np.zeros(0, dtype=np.uint64)
+        return empty, empty, empty, empty
+    return tuple(np.concatenate(column) for column in zip(*parts))
 
 
 # --- opening checked files with pybbi (shared by bigWig and bigBed) -------------------------

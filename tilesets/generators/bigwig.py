@@ -12,7 +12,11 @@ pybbi wraps the UCSC library, whose error handler ends the whole process on a ma
 So nothing reaches pybbi before :func:`inspect_bigwig` has checked the file's structure in
 Python: ``validate`` (ingest) does the full check, including every compressed data block, and
 opening a file for tiles does the cheap part again (header, zoom levels, chromosome tree, index
-roots).
+roots; :class:`bbizoom.ZoomReader` runs it).
+
+Where pybbi would summarise a window from a zoom level (coarse tiles), :mod:`.bbizoom` computes
+the same numbers, bit for bit, from zoom blocks it keeps decoded in memory; pybbi still reads the
+raw data for finer windows and every case :mod:`.bbizoom` declines.
 """
 
 import functools
@@ -25,6 +29,7 @@ import numpy as np
 from . import genome
 from .base import Generator, GeneratorError, each_tile
 from .bbifile import file_sizes, inspect_bigwig, validate_with
+from .bbizoom import ZoomReader
 from .genome import natural_sorted
 from .dense import format_dense_tile
 from .files import OpenFiles
@@ -33,6 +38,8 @@ logger = logging.getLogger("tilesets")
 
 TILE_SIZE = 1024
 NAN = float("nan")
+# False: every summary comes from pybbi (tests compare both paths).
+NUMPY_ZOOMS = True
 
 AGGREGATION_MODES = (("mean", "Mean"), ("min", "Min"), ("max", "Max"), ("std", "Standard Deviation"))
 RANGE_MODES = (("minMax", "Min-Max"), ("whisker", "Whisker"))
@@ -68,13 +75,15 @@ class _Layout:
 
 
 class _BigWigFile:
-    """An open pybbi handle with the file's chromosomes; fetches are serialised by a lock."""
+    """An open pybbi handle with the file's chromosomes (pybbi fetches are serialised by a lock)
+    and the file's zoom levels for :mod:`.bbizoom`."""
 
     def __init__(self, path):
-        inspect_bigwig(path, deep=False)
+        self.zooms = ZoomReader(path)  # also the structure check that must precede pybbi
         try:
             self.handle = bbi.open(path)
         except (OSError, ValueError) as exc:
+            self.zooms.close()
             raise GeneratorError(f"cannot open the bigWig: {exc}") from None
         self.sizes = dict(self.handle.chromsizes)
         self.lock = threading.Lock()
@@ -172,16 +181,21 @@ def tile_values(bigwig, layout, zoom, x, mode="mean"):
 
     values = np.full((total, len(stats)) if ranged else total, NAN)
     position = 0
-    with bigwig.lock:
-        for name, piece_start, piece_end, bins, keep in plan:
-            if name is not None and keep:
-                for column, stat in enumerate(stats):
-                    fetched = bigwig.handle.fetch(name, piece_start, piece_end, bins=bins, missing=NAN, summary=stat)
-                    if ranged:
-                        values[position:position + keep, column] = fetched[:keep]
-                    else:
-                        values[position:position + keep] = fetched[:keep]
-            position += keep
+    for name, piece_start, piece_end, bins, keep in plan:
+        if name is not None and keep:
+            fetched = None
+            if NUMPY_ZOOMS:
+                fetched = bigwig.zooms.summaries(name, piece_start, piece_end, bins, stats)
+            if fetched is None:
+                with bigwig.lock:
+                    fetched = [bigwig.handle.fetch(name, piece_start, piece_end, bins=bins, missing=NAN, summary=stat)
+                               for stat in stats]
+            for column, column_values in enumerate(fetched):
+                if ranged:
+                    values[position:position + keep, column] = column_values[:keep]
+                else:
+                    values[position:position + keep] = column_values[:keep]
+        position += keep
     return values
 
 
