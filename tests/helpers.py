@@ -1,19 +1,123 @@
-"""Helpers shared by the tests (data files, users, API clients)."""
+"""Helpers shared by the tests (data files, users, API clients, generator calls)."""
 
 import base64
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import threading
 from pathlib import Path
 
+import h5py
+import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
+
+from tilesets.generators.base import Source, TileRequest
+from tilesets.ingest import ingest_tileset
 
 HG_SMALL = [("chr1", 1000), ("chr2", 800), ("chrX", 500)]
 PASSWORD = "pass-word-1"
 
+needs_clodius = pytest.mark.skipif(not os.environ.get("CLODIUS_PYTHON"),
+                                   reason="set CLODIUS_PYTHON to a Python with clodius 0.20.4")
+
+
+def write_tsv(path, rows):
+    """``rows`` as lines of tab-separated values; the path."""
+    path = Path(path)
+    path.write_text("".join("\t".join(map(str, row)) + "\n" for row in rows))
+    return path
+
 
 def write_chromsizes(path, rows=HG_SMALL):
-    path = Path(path)
-    path.write_text("".join(f"{name}\t{size}\n" for name, size in rows))
+    return write_tsv(path, rows)
+
+
+def ingest_chromsizes(folder, uid, rows, coord):
+    """The chromsizes-tsv tileset ``uid`` of ``rows`` on ``coord`` (its file written in ``folder``)."""
+    tsv = write_chromsizes(Path(folder) / f"{uid}.tsv", rows)
+    return ingest_tileset(datafile=str(tsv), filetype="chromsizes-tsv", datatype="chromsizes", coordSystem=coord,
+                          uid=uid)
+
+
+def copy_into(path, folder, name=None, index=None):
+    """``path`` copied into ``folder`` (as ``name``), with ``index`` beside the copy (the copy's
+    name plus the index's suffix); the copy's path."""
+    target = Path(folder) / (name or Path(path).name)
+    shutil.copy(path, target)
+    if index is not None:
+        shutil.copy(index, str(target) + Path(index).suffix)
+    return target
+
+
+def write_hdf5(path, build):
+    """An HDF5 file at ``path`` with what ``build(file)`` puts in it."""
+    with h5py.File(path, "w") as f:
+        build(f)
     return path
+
+
+def run_sql(path, *statements):
+    """The SQLite file ``path`` after the statements (committed)."""
+    conn = sqlite3.connect(path)
+    for statement in statements:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+    return path
+
+
+def edited_copy(source, path, *statements):
+    """A copy of the SQLite file ``source`` at ``path``, after the statements."""
+    shutil.copy(source, path)
+    return run_sql(path, *statements)
+
+
+# --- calling a generator as the tile service does ---------------------------------------------
+
+
+def tile_request(tile_id, dimensions=1):
+    """The TileRequest of ``uid.zoom.x[.y][.extra...]``."""
+    uid, zoom, *rest = tile_id.split(".")
+    return TileRequest(tile_id, uid, int(zoom), tuple(int(c) for c in rest[:dimensions]), tuple(rest[dimensions:]))
+
+
+def generator_tiles(generator, path, ids, index=None, chromsizes=None, options=None):
+    """``generator.tiles`` (a generator module) of the file ``path`` for tile ids."""
+    source = Source(str(path), str(index) if index else None, context={"chromsizes": chromsizes} if chromsizes else {})
+    return generator.tiles(source, [tile_request(i, generator.GENERATOR.dimensions) for i in ids], options)
+
+
+def tiles_url(ids):
+    return "/api/v1/tiles/?" + "&".join(f"d={i}" for i in ids)
+
+
+def in_threads(call, count=6):
+    """The results of ``call()`` run by ``count`` threads at once; any exception fails the test."""
+    results, errors = [], []
+
+    def work():
+        try:
+            results.append(call())
+        except Exception as exc:  # pragma: no cover
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and len(results) == count, errors
+    return results
+
+
+def run_clodius(script, *arguments):
+    """What ``script`` prints last, as JSON, run by CLODIUS_PYTHON with the arguments as one JSON list."""
+    run = subprocess.run([os.environ["CLODIUS_PYTHON"], "-c", script, json.dumps(list(arguments))],
+                         capture_output=True, text=True, check=True)
+    return json.loads(run.stdout.strip().splitlines()[-1])
 
 
 def make_user(username, superuser=False):

@@ -3,12 +3,8 @@ server's index, and the BAM HTTP paths. Expected tiles come from plain pysam fet
 
 import json
 import math
-import os
 import re
-import shutil
 import struct
-import subprocess
-import threading
 import zlib
 from pathlib import Path
 
@@ -17,12 +13,14 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.helpers import uploads, write_chromsizes
+from tests.helpers import (
+    copy_into, generator_tiles, in_threads, needs_clodius, run_clodius, tiles_url, uploads, write_chromsizes,
+)
 from tests.reads_data import (
     GENOME, NATURAL, random_genome, simulate_reads, write_bam, write_fasta, write_unsorted_bam,
 )
 from tilesets.generators import bam
-from tilesets.generators.base import GeneratorError, Source, TileRequest
+from tilesets.generators.base import GeneratorError, Source
 from tilesets.ingest import IngestError, delete_tileset, ingest_tileset
 
 OWN = [(name, dict(GENOME)[name]) for name in NATURAL]  # T = 12000
@@ -58,13 +56,8 @@ def reads_bam(data_dir, records):
     return path, Path(str(path) + ".bai")
 
 
-def request(tile_id):
-    uid, zoom, x, *extra = tile_id.split(".")
-    return TileRequest(tile_id, uid, int(zoom), (int(x),), tuple(extra))
-
-
 def tiles(path, index, ids):
-    return bam.tiles(Source(str(path), str(index) if index else None), [request(i) for i in ids], None)
+    return generator_tiles(bam, path, ids, index=index)
 
 
 def normal(value):
@@ -269,20 +262,7 @@ def test_concurrent_requests_use_separate_handles(reads_bam):
     path, index = reads_bam
     ids = [f"u.5.{x}" for x in range(0, 32, 2)]
     expected = tiles(path, index, ids)
-    results, errors = [], []
-
-    def work():
-        try:
-            results.append(tiles(path, index, ids))
-        except Exception as exc:  # pragma: no cover
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors and len(results) == 6 and all(result == expected for result in results)
+    assert all(result == expected for result in in_threads(lambda: tiles(path, index, ids)))
 
 
 def test_csi_index(data_dir, records):
@@ -438,19 +418,11 @@ def test_build_index(reads_bam, data_dir, records):
 # --- ingest -----------------------------------------------------------------------------------------
 
 
-def _copy(path, folder, name=None, index=None):
-    target = Path(folder) / (name or Path(path).name)
-    shutil.copy(path, target)
-    if index is not None:
-        shutil.copy(index, str(target) + Path(index).suffix)
-    return target
-
-
 @pytest.mark.django_db
 def test_ingest_with_indexfile_and_delete(reads_bam, outside, media, django_capture_on_commit_callbacks):
     path, index = reads_bam
-    data = _copy(path, outside)
-    given = _copy(index, outside, "my-index.bai")
+    data = copy_into(path, outside)
+    given = copy_into(index, outside, "my-index.bai")
     call_command("ingest_tileset", "--filename", str(data), "--indexfile", str(given), "--filetype", "bam",
                  "--datatype", "reads", "--coordSystem", "hgT", "--uid", "b1")
     assert uploads(media) == ["my-index.bai", "reads.bam"]
@@ -466,7 +438,7 @@ def test_ingest_with_indexfile_and_delete(reads_bam, outside, media, django_capt
 @pytest.mark.django_db
 def test_ingest_finds_the_index_beside_the_file(reads_bam, outside, media, data_dir, records):
     path, index = reads_bam
-    data = _copy(path, outside, index=index)
+    data = copy_into(path, outside, index=index)
     tileset = ingest_tileset(datafile=str(data), filetype="bam", datatype="reads", coordSystem="hgT", uid="b2")
     assert tileset.indexfile.name == "uploads/reads.bam.bai"
     csi = write_bam(data_dir / "beside-csi.bam", records, csi=True)
@@ -477,7 +449,7 @@ def test_ingest_finds_the_index_beside_the_file(reads_bam, outside, media, data_
 @pytest.mark.django_db
 def test_ingest_builds_the_index_and_delete_removes_it(reads_bam, outside, media, django_capture_on_commit_callbacks):
     path, index = reads_bam
-    data = _copy(path, outside)
+    data = copy_into(path, outside)
     tileset = ingest_tileset(datafile=str(data), filetype="bam", datatype="reads", coordSystem="hgT", uid="b4")
     assert tileset.indexfile.name == "uploads/reads.bam.bai" and tileset.owns_index
     assert (media / "uploads" / "reads.bam.bai").read_bytes() == index.read_bytes()
@@ -497,7 +469,7 @@ def test_ingest_refusals_store_nothing(reads_bam, other_bam, outside, media, rec
     with pytest.raises(CommandError, match="Cannot build an index for genome.bam: this is a FASTA file, not BAM"):
         call_command("ingest_tileset", "--filename", str(fasta_path), "--filetype", "bam")
     with pytest.raises(IngestError, match="reads.bam does not open as bam: the index does not belong"):
-        ingest_tileset(datafile=str(_copy(path, outside)), indexfile=str(other_bam) + ".bai",
+        ingest_tileset(datafile=str(copy_into(path, outside)), indexfile=str(other_bam) + ".bai",
                        filetype="bam", datatype="reads")
     wrong = write_chromsizes(outside / "wrong.bai", [("chr1", 5)])
     with pytest.raises(IngestError, match="neither a .bai nor a .csi"):
@@ -511,7 +483,7 @@ def test_ingest_refusals_store_nothing(reads_bam, other_bam, outside, media, rec
 @pytest.mark.django_db
 def test_api_tileset_info_tiles_and_chrom_sizes(anon_client, reads_bam, outside):
     path, index = reads_bam
-    ingest_tileset(datafile=str(_copy(path, outside)), filetype="bam", datatype="reads", coordSystem="hgT",
+    ingest_tileset(datafile=str(copy_into(path, outside)), filetype="bam", datatype="reads", coordSystem="hgT",
                    uid="reads", name="Reads")
     response = anon_client.get("/api/v1/tileset_info/?d=reads")
     assert response.status_code == 200
@@ -522,7 +494,7 @@ def test_api_tileset_info_tiles_and_chrom_sizes(anon_client, reads_bam, outside)
         '"coordSystem": "hgT", "coordSystem2": ""}}'
     )
     ids = ["reads.0.0", "reads.3.2", "reads.6.20", "reads.6.60", "reads.7.0", "reads.2.9"]
-    response = anon_client.get("/api/v1/tiles/?" + "&".join(f"d={i}" for i in ids))
+    response = anon_client.get(tiles_url(ids))
     assert response.status_code == 200
     answer = response.json()
     assert set(answer) == set(ids)
@@ -566,7 +538,7 @@ print(json.dumps([info, {i: json.dumps(t) for i, t in b.tiles(path, ids, index_f
 """
 
 
-@pytest.mark.skipif(not os.environ.get("CLODIUS_PYTHON"), reason="set CLODIUS_PYTHON to a Python with clodius 0.20.4")
+@needs_clodius
 def test_byte_for_byte_against_clodius(data_dir, genome):
     """Where the reference works (header already in natural order, reads with sequences, tiles
     inside the genome) its JSON is ours byte for byte, including the too-much-data errors."""
@@ -575,9 +547,7 @@ def test_byte_for_byte_against_clodius(data_dir, genome):
     path = write_bam(data_dir / "clodius.bam", records, header=header)
     index = str(path) + ".bai"
     ids = [f"u.{z}.{x}" for z in range(7) for x in range(2 ** z) if (x + 1) * 16384 // 2 ** z < 12000]
-    run = subprocess.run([os.environ["CLODIUS_PYTHON"], "-c", CLODIUS_SCRIPT, json.dumps([str(path), index, ids])],
-                         capture_output=True, text=True, check=True)
-    info, reference = json.loads(run.stdout)
+    info, reference = run_clodius(CLODIUS_SCRIPT, str(path), index, ids)
     assert json.dumps(bam.tileset_info(Source(str(path), index))) == info
     ours = {i: json.dumps(t) for i, t in tiles(path, index, ids).items()}
     assert ours == reference

@@ -6,18 +6,15 @@ placed rectangles in plain Python.
 """
 
 import json
-import os
-import shutil
 import sqlite3
-import subprocess
 
 import pytest
 
 from tests import annotation_data as ad
-from tests.helpers import uploads
+from tests.helpers import edited_copy, generator_tiles, needs_clodius, run_clodius, uploads, write_chromsizes, write_tsv
 from tilesets.generators import GeneratorError, get
 from tilesets.generators import bed2ddb
-from tilesets.generators.base import Source, TileRequest
+from tilesets.generators.base import Source
 from tilesets.ingest import IngestError, ingest_tileset
 from tilesets.models import Tileset
 
@@ -35,13 +32,8 @@ def rects(tmp_path_factory):
     return path, ad.write_bed2ddb(path, CS, LINES, max_per_tile=PER_TILE)
 
 
-def request(tile_id):
-    parts = tile_id.split(".")
-    return TileRequest(tile_id, parts[0], int(parts[1]), (int(parts[2]), int(parts[3])), tuple(parts[4:]))
-
-
 def fetch(path, ids):
-    return bed2ddb.tiles(Source(str(path)), [request(i) for i in ids])
+    return generator_tiles(bed2ddb, path, ids)
 
 
 def grid(z, extra=1, limit=None):
@@ -117,12 +109,7 @@ def test_off_grid_and_deep_tiles(rects):
 
 
 def test_tile_errors_are_sentences_for_those_tiles_only(rects, tmp_path):
-    path = tmp_path / "odd.bed2ddb"
-    shutil.copy(rects[0], path)
-    conn = sqlite3.connect(path)
-    conn.execute("UPDATE intervals SET fromX = 'x'")
-    conn.commit()
-    conn.close()
+    path = edited_copy(rects[0], tmp_path / "odd.bed2ddb", "UPDATE intervals SET fromX = 'x'")
     assert fetch(path, ["u.0.0.0", "u.0.1.0", "u.1024.0.0"]) == {  # u.0.1.0: off the grid, absent
         "u.0.0.0": {"error": "Tile u.0.0.0: unable to read the annotations (TypeError)."},
         "u.1024.0.0": {"error": "Tile u.1024.0.0: zoom level 1024 is out of range."},
@@ -154,15 +141,10 @@ def test_validate(tmp_path, rects, beddb_file):
     with pytest.raises(GeneratorError, match=r"has startPos but no fromX column: a beddb \(1-D\) file\?"):
         bed2ddb.validate(str(beddb_file))
     text = tmp_path / "x.bedpe"
-    text.write_text("\t".join(BIG) + "\n")
+    write_tsv(text, [BIG])
     with pytest.raises(GeneratorError, match="not an SQLite database"):
         bed2ddb.validate(str(text))
-    version = tmp_path / "v2.bed2ddb"
-    shutil.copy(rects[0], version)
-    conn = sqlite3.connect(version)
-    conn.execute("UPDATE tileset_info SET version = '2'")
-    conn.commit()
-    conn.close()
+    version = edited_copy(rects[0], tmp_path / "v2.bed2ddb", "UPDATE tileset_info SET version = '2'")
     with pytest.raises(GeneratorError, match="unsupported bed2ddb version '2'"):
         bed2ddb.validate(str(version))
     damaged = tmp_path / "damaged.bed2ddb"
@@ -200,7 +182,7 @@ def test_http(anon_client, domains, rects):
 
 def test_ingest_refuses_files_that_are_not_bed2ddb(db, tmp_path, media, beddb_file):
     text = tmp_path / "domains.bedpe"
-    text.write_text("\t".join(BIG) + "\n")
+    write_tsv(text, [BIG])
     for path, reason in ((text, "not an SQLite database"), (beddb_file, "a beddb (1-D) file")):
         with pytest.raises(IngestError) as info:
             ingest_tileset(datafile=str(path), filetype="bed2ddb", datatype="2d-rectangle-domains", uid="nope")
@@ -210,7 +192,7 @@ def test_ingest_refuses_files_that_are_not_bed2ddb(db, tmp_path, media, beddb_fi
 
 def test_upload_refuses_a_text_file(owner_client, tmp_path, media):
     text = tmp_path / "domains.bedpe"
-    text.write_text("\t".join(BIG) + "\n")
+    write_tsv(text, [BIG])
     with open(text, "rb") as handle:
         response = owner_client.post("/api/v1/tilesets/", {
             "datafile": handle, "filetype": "bed2ddb", "datatype": "2d-rectangle-domains", "coordSystem": "hgT",
@@ -240,16 +222,13 @@ print(json.dumps([json.dumps(cdt.get_2d_tileset_info(out)), tiles]))
 """
 
 
-@pytest.mark.skipif(not os.environ.get("CLODIUS_PYTHON"), reason="set CLODIUS_PYTHON to a Python with clodius 0.20.4")
+@needs_clodius
 def test_byte_for_byte_against_clodius(tmp_path):
     bedpe, chromsizes, out = tmp_path / "rects.bedpe", tmp_path / "cs.tsv", tmp_path / "clodius.bed2ddb"
-    bedpe.write_text("".join("\t".join(line) + "\n" for line in LINES))
-    chromsizes.write_text("".join(f"{n}\t{s}\n" for n, s in CS))
+    write_tsv(bedpe, LINES)
+    write_chromsizes(chromsizes, CS)
     ids = [i for z in range(6) for i in grid(z)] + grid(7, limit=24)
-    run = subprocess.run([os.environ["CLODIUS_PYTHON"], "-c", CLODIUS_SCRIPT,
-                          json.dumps([str(bedpe), str(chromsizes), str(out), ids])],
-                         capture_output=True, text=True, check=True)
-    info, reference = json.loads(run.stdout.strip().splitlines()[-1])
+    info, reference = run_clodius(CLODIUS_SCRIPT, str(bedpe), str(chromsizes), str(out), ids)
     assert json.dumps(bed2ddb.tileset_info(Source(str(out)))) == info
     assert {i: json.dumps(t) for i, t in fetch(out, ids).items()} == reference
 

@@ -14,15 +14,16 @@ import math
 import os
 import shutil
 import sqlite3
-import subprocess
 
 import pytest
 
 from tests import annotation_data as ad
-from tests.helpers import uploads
+from tests.helpers import (
+    edited_copy, generator_tiles, needs_clodius, run_clodius, run_sql, uploads, write_chromsizes, write_tsv,
+)
 from tilesets.generators import GeneratorError, get
 from tilesets.generators import beddb
-from tilesets.generators.base import Source, TileRequest
+from tilesets.generators.base import Source
 from tilesets.ingest import IngestError, ingest_tileset
 from tilesets.models import Tileset
 
@@ -55,13 +56,8 @@ def v3(files):
     return files["3"]
 
 
-def request(tile_id):
-    parts = tile_id.split(".")
-    return TileRequest(tile_id, parts[0], int(parts[1]), (int(parts[2]),), tuple(parts[3:]))
-
-
 def fetch(path, ids):
-    return beddb.tiles(Source(str(path)), [request(i) for i in ids])
+    return generator_tiles(beddb, path, ids)
 
 
 def all_ids(deepest=MAX_ZOOM + 1):
@@ -203,7 +199,7 @@ def test_positions_and_zooms_outside_the_data(v3):
 
 
 def test_tile_errors_are_sentences_for_those_tiles_only(v3, tmp_path):
-    path = _edit(v3[0], tmp_path / "odd.beddb", "UPDATE intervals SET startPos = 'x'")
+    path = edited_copy(v3[0], tmp_path / "odd.beddb", "UPDATE intervals SET startPos = 'x'")
     assert fetch(path, ["u.0.0", "u.1024.0"]) == {
         "u.0.0": {"error": "Tile u.0.0: unable to read the annotations (TypeError)."},
         "u.1024.0": {"error": "Tile u.1024.0: zoom level 1024 is out of range."},
@@ -282,40 +278,26 @@ def test_a_replaced_file_is_read_afresh(tmp_path):
 # --- validation ----------------------------------------------------------------------------------
 
 
-def _sqlite(path, *statements):
-    conn = sqlite3.connect(path)
-    for statement in statements:
-        conn.execute(statement)
-    conn.commit()
-    conn.close()
-    return path
-
-
 def _write(path, data):
     path.write_bytes(data)
     return path
 
 
-def _edit(source, path, *statements):
-    shutil.copy(source, path)
-    return _sqlite(path, *statements)
-
-
 BAD_FILES = {
     "text": (lambda p, good: _write(p, b"chr1\t1\t100\tgene\n"), "not an SQLite database"),
     "empty": (lambda p, good: _write(p, b""), "not an SQLite database"),
-    "no tables": (lambda p, good: _sqlite(p, "CREATE TABLE other (a INT)"),
+    "no tables": (lambda p, good: run_sql(p, "CREATE TABLE other (a INT)"),
                   "no tileset_info, intervals, position_index tables: not a beddb file"),
-    "no rtree": (lambda p, good: _edit(good, p, "DROP TABLE position_index"), "no position_index table"),
-    "empty info": (lambda p, good: _edit(good, p, "DELETE FROM tileset_info"), "the tileset_info table is empty"),
-    "version 3t": (lambda p, good: _edit(good, p, "UPDATE tileset_info SET version = '3t'"),
+    "no rtree": (lambda p, good: edited_copy(good, p, "DROP TABLE position_index"), "no position_index table"),
+    "empty info": (lambda p, good: edited_copy(good, p, "DELETE FROM tileset_info"), "the tileset_info table is empty"),
+    "version 3t": (lambda p, good: edited_copy(good, p, "UPDATE tileset_info SET version = '3t'"),
                    "unsupported beddb version '3t' (a precomputed-tiles file of clodius 0.22)"),
-    "version 9": (lambda p, good: _edit(good, p, "UPDATE tileset_info SET version = '9'"), "unsupported beddb version '9'"),
-    "chromosomes": (lambda p, good: _edit(good, p, "UPDATE tileset_info SET chrom_sizes = '5\t6'"),
+    "version 9": (lambda p, good: edited_copy(good, p, "UPDATE tileset_info SET version = '9'"), "unsupported beddb version '9'"),
+    "chromosomes": (lambda p, good: edited_copy(good, p, "UPDATE tileset_info SET chrom_sizes = '5\t6'"),
                     "lists 5 chromosome names but 2 chromosome sizes"),
-    "max_width": (lambda p, good: _edit(good, p, "UPDATE tileset_info SET max_width = 'wide'"),
+    "max_width": (lambda p, good: edited_copy(good, p, "UPDATE tileset_info SET max_width = 'wide'"),
                   "tileset_info.max_width is 'wide', not a positive number"),
-    "no name column": (lambda p, good: _edit(good, p, "ALTER TABLE intervals DROP COLUMN name"),
+    "no name column": (lambda p, good: edited_copy(good, p, "ALTER TABLE intervals DROP COLUMN name"),
                        "the intervals table has no name column"),
 }
 
@@ -410,7 +392,7 @@ def test_http_private(anon_client, owner, owner_client, v3, db):
 
 def test_ingest_refuses_files_that_are_not_beddb(db, tmp_path, media, bed2ddb_file, v3):
     text = tmp_path / "genes.bed"
-    text.write_text("\t".join(SPAN) + "\n")
+    write_tsv(text, [SPAN])
     corrupt = tmp_path / "corrupt.beddb"
     corrupt.write_bytes(v3[0].read_bytes()[:3000])
     cases = ((text, "not an SQLite database"), (bed2ddb_file, "a bed2ddb"), (corrupt, "SQLite"))
@@ -423,7 +405,7 @@ def test_ingest_refuses_files_that_are_not_beddb(db, tmp_path, media, bed2ddb_fi
 
 def test_upload_refuses_a_text_file(owner_client, tmp_path, media):
     text = tmp_path / "genes.bed"
-    text.write_text("\t".join(SPAN) + "\n")
+    write_tsv(text, [SPAN])
     with open(text, "rb") as handle:
         response = owner_client.post("/api/v1/tilesets/", {
             "datafile": handle, "filetype": "beddb", "datatype": "gene-annotation", "coordSystem": "hgT",
@@ -448,16 +430,13 @@ print(json.dumps([json.dumps(cdt.get_tileset_info(out)), {i: json.dumps(t) for i
 """
 
 
-@pytest.mark.skipif(not os.environ.get("CLODIUS_PYTHON"), reason="set CLODIUS_PYTHON to a Python with clodius 0.20.4")
+@needs_clodius
 def test_byte_for_byte_against_clodius(tmp_path):
     bed, chromsizes, out = tmp_path / "genes.bed", tmp_path / "cs.tsv", tmp_path / "clodius.beddb"
-    bed.write_text("".join("\t".join(line) + "\n" for line in LINES))
-    chromsizes.write_text("".join(f"{n}\t{s}\n" for n, s in CS))
+    write_tsv(bed, LINES)
+    write_chromsizes(chromsizes, CS)
     ids = all_ids()
-    arguments = json.dumps([str(bed), str(chromsizes), str(out), ids])
-    run = subprocess.run([os.environ["CLODIUS_PYTHON"], "-c", CLODIUS_SCRIPT, arguments],
-                         capture_output=True, text=True, check=True)
-    info, reference = json.loads(run.stdout.strip().splitlines()[-1])
+    info, reference = run_clodius(CLODIUS_SCRIPT, str(bed), str(chromsizes), str(out), ids)
     assert json.dumps(beddb.tileset_info(Source(str(out)))) == info
     ours = fetch(out, ids)
     assert {i: json.dumps(t) for i, t in ours.items()} == reference

@@ -3,9 +3,6 @@
 import json
 import os
 import struct
-import subprocess
-import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,9 +12,12 @@ from tests.bigbed_data import (
     write_bigbed,
 )
 from tests.bigwig_data import write_bigwig
-from tests.helpers import uploads, write_chromsizes
+from tests.helpers import (
+    generator_tiles, in_threads, ingest_chromsizes, needs_clodius, run_clodius, tile_request, tiles_url, uploads,
+    write_chromsizes,
+)
 from tilesets.generators import bigbed
-from tilesets.generators.base import GeneratorError, Source, TileRequest
+from tilesets.generators.base import GeneratorError, Source
 from tilesets.ingest import IngestError, ingest_tileset
 from tilesets.models import Tileset
 
@@ -41,14 +41,8 @@ def test_bb(data_dir):
     return write_bigbed(data_dir / "annotations.bb", IN_FILE, records), records
 
 
-def request(tile_id):
-    uid, zoom, x, *extra = tile_id.split(".")
-    return TileRequest(tile_id, uid, int(zoom), (int(x),), tuple(extra))
-
-
 def tiles(path, ids, chromsizes=None):
-    source = Source(str(path), context={"chromsizes": chromsizes} if chromsizes else {})
-    return bigbed.tiles(source, [request(i) for i in ids], None)
+    return generator_tiles(bigbed, path, ids, chromsizes=chromsizes)
 
 
 def tile(path, tile_id, chromsizes=None):
@@ -203,20 +197,7 @@ def test_concurrent_requests_share_the_handle(test_bb):
     path, _ = test_bb
     ids = [f"u.4.{x}" for x in range(10)] + ["u.0.0", "u.1.0"]
     expected = tiles(path, ids, HGB)
-    results, errors = [], []
-
-    def work():
-        try:
-            results.append(tiles(path, ids, HGB))
-        except Exception as exc:  # pragma: no cover
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors and all(result == expected for result in results)
+    assert all(result == expected for result in in_threads(lambda: tiles(path, ids, HGB)))
 
 
 # --- validation --------------------------------------------------------------------------
@@ -259,7 +240,7 @@ def test_validate_refuses_what_is_not_a_sound_bigbed(test_bb, tmp_path, make, re
     assert "\n" not in str(caught.value)
     if on_open:  # opening for tiles checks the structure (not every block): nothing reaches pybbi
         with pytest.raises(GeneratorError, match=reason):
-            bigbed.tiles(Source(str(bad)), [request("u.0.0")], None)
+            bigbed.tiles(Source(str(bad)), [tile_request("u.0.0")], None)
 
 
 SOUND_RECORD = struct.pack("<III", 0, 5, 9) + b"a\t1\0"
@@ -306,11 +287,6 @@ def test_validate_accepts_bigbeds(test_bb, tmp_path):
 # --- through the HTTP API ------------------------------------------------------------------
 
 
-def _ingest_assembly(folder, uid, rows, coord="hgB"):
-    tsv = write_chromsizes(Path(folder) / f"{uid}.tsv", rows)
-    return ingest_tileset(datafile=str(tsv), filetype="chromsizes-tsv", datatype="chromsizes", coordSystem=coord, uid=uid)
-
-
 def _ingest_bigbed(path, uid, coord="hgB"):
     return ingest_tileset(datafile=str(path), filetype="bigbed", datatype="bedlike", coordSystem=coord, uid=uid,
                           name="Genes")
@@ -319,7 +295,7 @@ def _ingest_bigbed(path, uid, coord="hgB"):
 @pytest.mark.django_db
 def test_api_tileset_info_tiles_and_chrom_sizes(anon_client, test_bb, outside):
     path, records = test_bb
-    _ingest_assembly(outside, "hgb-sizes", HGB)
+    ingest_chromsizes(outside, "hgb-sizes", HGB, "hgB")
     _ingest_bigbed(path, "bb")
     response = anon_client.get("/api/v1/tileset_info/?d=bb")
     assert response.status_code == 200
@@ -329,7 +305,7 @@ def test_api_tileset_info_tiles_and_chrom_sizes(anon_client, test_bb, outside):
         + MODES_JSON + ', "name": "Genes", "datatype": "bedlike", "coordSystem": "hgB", "coordSystem2": ""}}'
     )
     ids = ["bb.0.0", "bb.4.7", "bb.4.8.significant", "bb.3.4", "bb.7.0", "bb.0.1"]
-    answer = anon_client.get("/api/v1/tiles/?" + "&".join(f"d={i}" for i in ids)).json()
+    answer = anon_client.get(tiles_url(ids)).json()
     assert set(answer) == set(ids)
     for tile_id in ("bb.0.0", "bb.4.7", "bb.4.8.significant", "bb.3.4", "bb.0.1"):
         _, z, x, *_ = tile_id.split(".")
@@ -353,7 +329,7 @@ def test_api_reference_assembly_of_24_chromosomes(anon_client, data_dir, outside
     records = with_end_records(in_file, [("chr2", 10, 20, "a", "5", "+"), ("chr11", 0, 100, "b", "7", "-"),
                                          ("chrX", 5, 6, "c", "1", "+"), ("chrUn_random", 0, 3, "d", "1", "+")])
     path = write_bigbed(data_dir / "hg24.bb", in_file, records)
-    _ingest_assembly(outside, "hg24-sizes", assembly, coord="hg24")
+    ingest_chromsizes(outside, "hg24-sizes", assembly, "hg24")
     _ingest_bigbed(path, "bb24", coord="hg24")
     info = anon_client.get("/api/v1/tileset_info/?d=bb24").json()["bb24"]
     assert len(info["chromsizes"]) == 24
@@ -369,7 +345,7 @@ def test_api_reference_assembly_of_24_chromosomes(anon_client, data_dir, outside
 
 @pytest.mark.django_db
 def test_api_ingest_refuses_what_is_not_a_bigbed(media, test_bb, outside, tmp_path):
-    _ingest_assembly(outside, "hgb-sizes", HGB)
+    ingest_chromsizes(outside, "hgb-sizes", HGB, "hgB")
     text = write_chromsizes(outside / "not-a-bigbed.bb", HGB)
     with pytest.raises(IngestError, match="does not open as bigbed: not a bigBed file"):
         _ingest_bigbed(text, "nope")
@@ -416,7 +392,7 @@ print(json.dumps([json.dumps(info), out]))
 """
 
 
-@pytest.mark.skipif(not os.environ.get("CLODIUS_PYTHON"), reason="set CLODIUS_PYTHON to a Python with clodius 0.20.4")
+@needs_clodius
 @pytest.mark.parametrize("layout", ["assembly", "own"])
 def test_byte_for_byte_against_clodius(test_bb, layout):
     """The reference's keys of each entry, byte for byte, wherever the reference is deterministic
@@ -426,12 +402,10 @@ def test_byte_for_byte_against_clodius(test_bb, layout):
     rows = HGB if layout == "assembly" else OWN_ORDER
     chromsizes = [list(r) for r in HGB] if layout == "assembly" else None
     ids = [f"u.{z}.{x}" + mode for z in range(6) for x in range(2 ** z + 1) for mode in ("", ".significant")]
-    run = subprocess.run([os.environ["CLODIUS_PYTHON"], "-c", CLODIUS_SCRIPT, json.dumps([str(path), ids, chromsizes])],
-                         capture_output=True, text=True, check=True)
-    info, reference = json.loads(run.stdout.strip().splitlines()[-1])
+    info, reference = run_clodius(CLODIUS_SCRIPT, str(path), ids, chromsizes)
     source = Source(str(path), context={"chromsizes": [tuple(r) for r in chromsizes]} if chromsizes else {})
     assert json.dumps(bigbed.tileset_info(source)) == info
-    ours = bigbed.tiles(source, [request(i) for i in ids], None)
+    ours = bigbed.tiles(source, [tile_request(i) for i in ids], None)
     compared = differ = 0
     for tile_id in ids:
         z, x = map(int, tile_id.split(".")[1:3])

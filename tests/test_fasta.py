@@ -3,10 +3,7 @@ FASTA HTTP paths. Expected sequences are cut from the written text, not read bac
 
 import gzip
 import json
-import os
 import shutil
-import subprocess
-import threading
 from pathlib import Path
 
 import pysam
@@ -14,10 +11,13 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.helpers import uploads, write_chromsizes
+from tests.helpers import (
+    copy_into, generator_tiles, in_threads, ingest_chromsizes, needs_clodius, run_clodius, tile_request, tiles_url,
+    uploads, write_chromsizes,
+)
 from tests.reads_data import GENOME, NATURAL, random_genome, write_fasta
 from tilesets.generators import fasta
-from tilesets.generators.base import GeneratorError, Source, TileRequest
+from tilesets.generators.base import GeneratorError, Source
 from tilesets.ingest import IngestError, delete_tileset, ingest_tileset
 
 # The assembly of the tests (coordSystem hgT): another order, chrY is not in the FASTA, chrUn_x
@@ -44,14 +44,8 @@ def plain(data_dir, genome):
     return path, Path(str(path) + ".fai")
 
 
-def request(tile_id):
-    uid, zoom, x, *extra = tile_id.split(".")
-    return TileRequest(tile_id, uid, int(zoom), (int(x),), tuple(extra))
-
-
 def tiles(path, index, ids, chromsizes=None):
-    source = Source(str(path), str(index), context={"chromsizes": chromsizes} if chromsizes else {})
-    return fasta.tiles(source, [request(i) for i in ids], None)
+    return generator_tiles(fasta, path, ids, index=index, chromsizes=chromsizes)
 
 
 def concatenated(genome, rows):
@@ -207,20 +201,7 @@ def test_bgzip_with_many_blocks_and_threads(data_dir):
     ids = [f"u.{z}.{x}" for z in (6, 7, 8) for x in range(0, 2 ** z, 3)]
     expected = {i: {"sequence": expected_sequence(big, rows, int(i.split(".")[1]), int(i.split(".")[2]))}
                 for i in ids}
-    results, errors = [], []
-
-    def work():
-        try:
-            results.append(tiles(compressed, index, ids, rows))
-        except Exception as exc:  # pragma: no cover
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors and len(results) == 6 and all(result == expected for result in results)
+    assert all(result == expected for result in in_threads(lambda: tiles(compressed, index, ids, rows)))
 
 
 # --- validation ----------------------------------------------------------------------------------
@@ -297,25 +278,14 @@ def test_samtools_refuses_uneven_lines(data_dir):
 # --- ingest ----------------------------------------------------------------------------------------
 
 
-def _assembly(folder, uid="hgt-sizes", rows=HGT, coord="hgT"):
-    tsv = write_chromsizes(Path(folder) / f"{uid}.tsv", rows)
-    return ingest_tileset(datafile=str(tsv), filetype="chromsizes-tsv", datatype="chromsizes", coordSystem=coord,
-                          uid=uid)
-
-
-def _fasta_copy(plain, folder, name="genome.fa", with_index=False):
-    path, index = plain
-    target = Path(folder) / name
-    shutil.copy(path, target)
-    if with_index:
-        shutil.copy(index, str(target) + ".fai")
-    return target
+def _assembly(folder):
+    return ingest_chromsizes(folder, "hgt-sizes", HGT, "hgT")
 
 
 @pytest.mark.django_db
 def test_ingest_builds_the_index_and_delete_removes_it(plain, outside, media, django_capture_on_commit_callbacks):
     _assembly(outside)
-    path = _fasta_copy(plain, outside)
+    path = copy_into(plain[0], outside)
     tileset = ingest_tileset(datafile=str(path), filetype="fasta", datatype="sequence", coordSystem="hgT", uid="fa")
     assert tileset.indexfile.name == "uploads/genome.fa.fai" and tileset.owns_index
     assert sorted(p.name for p in outside.iterdir()) == ["genome.fa", "hgt-sizes.tsv"]  # nothing beside the original
@@ -328,7 +298,7 @@ def test_ingest_builds_the_index_and_delete_removes_it(plain, outside, media, dj
 @pytest.mark.django_db
 def test_ingest_with_the_index_beside_or_given(plain, outside, media):
     _assembly(outside)
-    path = _fasta_copy(plain, outside, with_index=True)
+    path = copy_into(plain[0], outside, index=plain[1])
     tileset = ingest_tileset(datafile=str(path), filetype="fasta", datatype="sequence", coordSystem="hgT", uid="f1")
     assert tileset.indexfile.name == "uploads/genome.fa.fai"
     given = outside / "elsewhere.idx"
@@ -351,7 +321,7 @@ def test_ingest_refusals_store_nothing(plain, outside, media, data_dir, genome):
         ingest_tileset(datafile=str(text), filetype="fasta", coordSystem="hgT")
     other = write_fasta(outside / "other.fa", genome, width=50)
     with pytest.raises(CommandError, match="does not open as fasta: the index does not match"):
-        call_command("ingest_tileset", "--filename", str(_fasta_copy(plain, outside)), "--indexfile",
+        call_command("ingest_tileset", "--filename", str(copy_into(plain[0], outside)), "--indexfile",
                      str(fasta.build_index(str(other), str(data_dir))), "--filetype", "fasta", "--coordSystem", "hgT")
     strange = write_fasta(outside / "strange.fa", {"contig1": "ACGT" * 300})
     with pytest.raises(IngestError, match="do not match the chromsizes of 'hgT'"):
@@ -365,7 +335,7 @@ def test_ingest_refusals_store_nothing(plain, outside, media, data_dir, genome):
 @pytest.mark.django_db
 def test_api_tileset_info_tiles_and_chrom_sizes(anon_client, plain, outside, genome):
     _assembly(outside)
-    path = _fasta_copy(plain, outside)
+    path = copy_into(plain[0], outside)
     ingest_tileset(datafile=str(path), filetype="fasta", datatype="sequence", coordSystem="hgT", uid="fa",
                    name="Genome")
     response = anon_client.get("/api/v1/tileset_info/?d=fa")
@@ -377,7 +347,7 @@ def test_api_tileset_info_tiles_and_chrom_sizes(anon_client, plain, outside, gen
         '"coordSystem": "hgT", "coordSystem2": ""}}'
     )
     ids = ["fa.0.0", "fa.4.0", "fa.4.12", "fa.3.5", "fa.9.0", "fa.4.16"]
-    response = anon_client.get("/api/v1/tiles/?" + "&".join(f"d={i}" for i in ids))
+    response = anon_client.get(tiles_url(ids))
     assert response.status_code == 200
     answer = response.json()
     assert set(answer) == set(ids)
@@ -433,7 +403,7 @@ print(json.dumps([info, tiles]))
 """
 
 
-@pytest.mark.skipif(not os.environ.get("CLODIUS_PYTHON"), reason="set CLODIUS_PYTHON to a Python with clodius 0.20.4")
+@needs_clodius
 @pytest.mark.parametrize("layout", ["assembly", "own"])
 def test_byte_for_byte_against_clodius(tmp_path, plain, layout, monkeypatch):
     path = tmp_path / "genome.fa"  # pyfaidx writes its .fai beside the file
@@ -441,14 +411,11 @@ def test_byte_for_byte_against_clodius(tmp_path, plain, layout, monkeypatch):
     rows = [row for row in HGT if row[0] != "chrY"] if layout == "assembly" else None  # the reference crashes on chrY
     total = sum(length for _, length in (rows or OWN))
     ids = [f"u.{z}.{x}" for z in range(5) for x in range(2 ** z) if (x + 1) * 16384 // 2 ** z < total]
-    run = subprocess.run([os.environ["CLODIUS_PYTHON"], "-c", CLODIUS_SCRIPT,
-                          json.dumps([str(path), ids, [list(r) for r in rows] if rows else None, 4096])],
-                         capture_output=True, text=True, check=True)
-    info, reference = json.loads(run.stdout)
+    info, reference = run_clodius(CLODIUS_SCRIPT, str(path), ids, [list(r) for r in rows] if rows else None, 4096)
     source = Source(str(path), str(plain[1]), context={"chromsizes": rows} if rows else {})
     ours = fasta.tileset_info(source)
     assert json.dumps({k: v for k, v in ours.items() if k != "max_tile_width"}) == info
     monkeypatch.setenv("MAX_FASTA_TILE_WIDTH", "4096")
-    answer = fasta.tiles(source, [request(i) for i in ids], None)
+    answer = fasta.tiles(source, [tile_request(i) for i in ids], None)
     assert sum("error" in tile for tile in answer.values()) == 1  # u.1.0
     assert len(ids) > 10 and {i: json.dumps(t) for i, t in answer.items()} == reference

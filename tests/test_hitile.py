@@ -4,16 +4,15 @@ import json
 import math
 import os
 import shutil
-import subprocess
 
 import h5py
 import numpy as np
 import pytest
 
-from tests.helpers import uploads
+from tests.helpers import generator_tiles, needs_clodius, run_clodius, tiles_url, uploads, write_hdf5
 from tests.hitile_data import decode, expected_tile, expected_values, meta_of, signal_of, write_hitile
 from tilesets.generators import hitile
-from tilesets.generators.base import GeneratorError, Source, TileRequest
+from tilesets.generators.base import GeneratorError, Source
 from tilesets.ingest import IngestError, ingest_tileset
 from tilesets.models import Tileset
 
@@ -46,13 +45,8 @@ def files(data_dir):
     return _files(data_dir)
 
 
-def request(tile_id):
-    uid, zoom, x, *extra = tile_id.split(".")
-    return TileRequest(tile_id, uid, int(zoom), (int(x),), tuple(extra))
-
-
 def tiles(path, ids):
-    return hitile.tiles(Source(str(path)), [request(i) for i in ids], None)
+    return generator_tiles(hitile, path, ids)
 
 
 def tile(path, tile_id):
@@ -264,12 +258,6 @@ def test_a_file_rewritten_in_place_is_read_afresh(tmp_path):
 # --- validation ------------------------------------------------------------------------------
 
 
-def _h5(path, build):
-    with h5py.File(path, "w") as f:
-        build(f)
-    return path
-
-
 @pytest.mark.parametrize("build, reason", [
     (None, "not an HDF5 file"),
     (lambda f: f.create_group("chroms"), "no /meta dataset"),
@@ -289,7 +277,7 @@ def test_validate_refuses_what_is_not_a_hitile(tmp_path, build, reason):
     if build is None:
         path.write_text("chr1\t1000\n")
     else:
-        _h5(path, build)
+        write_hdf5(path, build)
     with pytest.raises(GeneratorError, match=reason) as caught:
         hitile.validate(str(path))
     assert "\n" not in str(caught.value)
@@ -329,7 +317,7 @@ def test_api_tileset_info_and_tiles(anon_client, files):
         '"name": "Vector", "datatype": "vector", "coordSystem": "", "coordSystem2": ""}}'
     )
     ids = ["ht.0.0", "ht.3.2", "ht.7.68", "ht.7.98", "ht.2.9", "ht.9.0"]
-    answer = anon_client.get("/api/v1/tiles/?" + "&".join(f"d={i}" for i in ids)).json()
+    answer = anon_client.get(tiles_url(ids)).json()
     assert set(answer) == set(ids)
     for tile_id in ("ht.0.0", "ht.3.2", "ht.7.68", "ht.7.98"):
         _, z, x = tile_id.split(".")
@@ -343,7 +331,7 @@ def test_api_tileset_info_and_tiles(anon_client, files):
 def test_api_ingest_refuses_what_is_not_a_hitile(media, chromsizes_file, tmp_path):
     with pytest.raises(IngestError, match="does not open as hitile: not an HDF5 file"):
         ingest_tileset(datafile=str(chromsizes_file), filetype="hitile", datatype="vector", uid="nope")
-    multivec_like = _h5(tmp_path / "mv.h5", lambda f: (f.create_group("chroms"), f.create_group("resolutions")))
+    multivec_like = write_hdf5(tmp_path / "mv.h5", lambda f: (f.create_group("chroms"), f.create_group("resolutions")))
     with pytest.raises(IngestError, match="no /meta dataset: not a hitile file"):
         ingest_tileset(datafile=str(multivec_like), filetype="hitile", datatype="vector", uid="nope")
     assert not Tileset.objects.exists() and uploads(media) == []
@@ -377,7 +365,7 @@ sys.stdout.write("\n" + json.dumps([json.dumps(info), out]))
 """
 
 
-@pytest.mark.skipif(not os.environ.get("CLODIUS_PYTHON"), reason="set CLODIUS_PYTHON to a Python with clodius 0.20.4")
+@needs_clodius
 def test_byte_for_byte_against_clodius(data_dir):
     rng = np.random.default_rng(2)
     path = data_dir / "clodius.hitile"
@@ -385,9 +373,7 @@ def test_byte_for_byte_against_clodius(data_dir):
     signal[rng.random(LENGTH) < 0.05] = np.nan
     write_hitile(path, signal, zoom_step=3, data_end=83_333)
     ids = [f"u.{z}.{x}" for z in range(8) for x in range(2 ** z + 2)]
-    run = subprocess.run([os.environ["CLODIUS_PYTHON"], "-c", CLODIUS_SCRIPT, json.dumps([str(path), ids])],
-                         capture_output=True, text=True, check=True)
-    info, reference = json.loads(run.stdout.strip().splitlines()[-1])
+    info, reference = run_clodius(CLODIUS_SCRIPT, str(path), ids)
     assert json.dumps(hitile.tileset_info(Source(str(path)))) == info
     ours = tiles(path, ids)
     failures = {i for i, t in reference.items() if t.startswith("HTTP 500")}

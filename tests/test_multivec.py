@@ -17,9 +17,10 @@ import numpy as np
 import pytest
 
 from tests import multivec_data as md
+from tests.helpers import generator_tiles, needs_clodius, run_clodius, write_hdf5
 from tilesets.generators import GeneratorError, get
 from tilesets.generators import multivec as mv
-from tilesets.generators.base import Source, TileRequest
+from tilesets.generators.base import Source
 from tilesets.ingest import IngestError, ingest_tileset
 
 # r0 = 10 bp; lengths not multiples of r0, odd bin counts (chr1: 1235 bins), a chromosome
@@ -56,13 +57,8 @@ def mv5(tmp_path_factory):
     return md.write_multivec(path, CHROMSIZES, LEVELS, TILE, row_infos=ROW_INFOS)
 
 
-def request(tile_id):
-    uid, zoom, x = tile_id.split(".")
-    return TileRequest(tile_id, uid, int(zoom), (int(x),))
-
-
 def fetch(path, ids, options=None):
-    return mv.tiles(Source(str(path)), [request(i) for i in ids], options)
+    return generator_tiles(mv, path, ids, options=options)
 
 
 def expected(z, x, levels=LEVELS, chromsizes=CHROMSIZES, tile=TILE, rows=ROWS, options=None):
@@ -305,14 +301,12 @@ print(json.dumps([json.dumps(ctmu.tileset_info(path)), answers]))
 """
 
 
-@pytest.mark.skipif(not os.environ.get("CLODIUS_PYTHON"), reason="set CLODIUS_PYTHON to a Python with clodius 0.20.4")
+@needs_clodius
 def test_byte_for_byte_against_clodius(tmp_path):
     path = md.write_multivec(tmp_path / "clodius.mv5", CHROMSIZES, LEVELS, TILE, row_infos=ROW_INFOS)
     ids = all_ids(extra_past=1)
     all_options = [None] + [{"aggGroups": [[0, 1], 2, [6, 3, 0, 1, 2, 4, 5, 6, 0]], "aggFunc": f} for f in md.REDUCTIONS]
-    run = subprocess.run([os.environ["CLODIUS_PYTHON"], "-c", CLODIUS_SCRIPT, json.dumps([str(path), ids, all_options])],
-                         capture_output=True, text=True, check=True)
-    info, reference = json.loads(run.stdout)
+    info, reference = run_clodius(CLODIUS_SCRIPT, str(path), ids, all_options)
     assert json.dumps(mv.tileset_info(Source(str(path)))) == info
     for options, tiles in zip(all_options, reference):
         ours = fetch(path, ids, options)
@@ -346,12 +340,6 @@ def test_unexpected_metadata_errors_are_one_line_and_close_the_file(mv5, tmp_pat
         pass
 
 
-def _hdf5(path, build):
-    with h5py.File(path, "w") as f:
-        build(f)
-    return path
-
-
 def _layout(f, rows=(3, 3), tile_size=256):
     f.create_group("info").attrs["tile-size"] = tile_size
     f["chroms/name"] = np.array([b"c1", b"c2"])
@@ -382,7 +370,7 @@ def test_validate_refuses(tmp_path, build, reason):
     if build is None:
         path.write_text("chr1\t1000\n")
     else:
-        _hdf5(path, build)
+        write_hdf5(path, build)
     with pytest.raises(GeneratorError) as info:
         mv.validate(str(path))
     assert reason in str(info.value)
@@ -497,7 +485,7 @@ def test_ingest_refuses_a_non_multivec_file(db, tmp_path, chromsizes_file):
     with pytest.raises(IngestError) as info:
         ingest_tileset(datafile=str(chromsizes_file), filetype="multivec", datatype="multivec", uid="nope")
     assert "does not open as multivec: not an HDF5 file" in str(info.value)
-    bare = _hdf5(tmp_path / "bare.h5", lambda f: f.create_group("chroms"))
+    bare = write_hdf5(tmp_path / "bare.h5", lambda f: f.create_group("chroms"))
     with pytest.raises(IngestError) as info:
         ingest_tileset(datafile=str(bare), filetype="multivec", datatype="multivec", uid="nope")
     assert "no /info, /resolutions groups" in str(info.value)
