@@ -14,7 +14,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from tilesets.generators.base import Source, TileRequest
+from tilesets.generators.base import GeneratorError, Source, TileRequest
 from tilesets.ingest import ingest_tileset
 
 HG_SMALL = [("chr1", 1000), ("chr2", 800), ("chrX", 500)]
@@ -57,6 +57,21 @@ def write_hdf5(path, build):
     with h5py.File(path, "w") as f:
         build(f)
     return path
+
+
+def failed_metadata_read(monkeypatch, validate, cls, method, path):
+    """The GeneratorError text of ``validate(path)`` when ``cls.method`` (the metadata reader of an
+    HDF5 file class) raises an error of two lines naming the path; the file must be closed after."""
+
+    def fail(self):
+        raise ValueError(f"odd content in {path}\nsecond line")
+
+    monkeypatch.setattr(cls, method, fail)
+    with pytest.raises(GeneratorError) as caught:
+        validate(str(path))
+    with h5py.File(path, "a"):  # fails while the file is still open read-only in this process
+        pass
+    return str(caught.value)
 
 
 def run_sql(path, *statements):

@@ -9,7 +9,9 @@ import h5py
 import numpy as np
 import pytest
 
-from tests.helpers import generator_tiles, needs_clodius, run_clodius, tiles_url, uploads, write_hdf5
+from tests.helpers import (
+    failed_metadata_read, generator_tiles, needs_clodius, run_clodius, tiles_url, uploads, write_hdf5,
+)
 from tests.hitile_data import decode, expected_tile, expected_values, meta_of, signal_of, write_hitile
 from tilesets.generators import hitile
 from tilesets.generators.base import GeneratorError, Source
@@ -291,16 +293,8 @@ def test_validate_accepts_hitiles(files):
 def test_unexpected_metadata_errors_are_one_line_and_close_the_file(files, tmp_path, monkeypatch):
     path = tmp_path / "odd.hitile"
     shutil.copy(files["step8"][0], path)
-
-    def fail(self):
-        raise ValueError(f"odd content in {path}\nsecond line")
-
-    monkeypatch.setattr(hitile.HitileFile, "_read_meta", fail)
-    with pytest.raises(GeneratorError) as caught:
-        hitile.validate(str(path))
-    assert str(caught.value) == "unreadable hitile metadata: odd content in odd.hitile second line"
-    with h5py.File(path, "a"):  # fails while the file is still open read-only in this process
-        pass
+    assert failed_metadata_read(monkeypatch, hitile.validate, hitile.HitileFile, "_read_meta", path) == \
+        "unreadable hitile metadata: odd content in odd.hitile second line"
 
 
 # --- through the HTTP API --------------------------------------------------------------------

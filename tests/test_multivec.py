@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from tests import multivec_data as md
-from tests.helpers import generator_tiles, needs_clodius, run_clodius, write_hdf5
+from tests.helpers import failed_metadata_read, generator_tiles, needs_clodius, run_clodius, write_hdf5
 from tilesets.generators import GeneratorError, get
 from tilesets.generators import multivec as mv
 from tilesets.generators.base import Source
@@ -328,16 +328,8 @@ def test_validate_accepts_the_layout(mv5):
 def test_unexpected_metadata_errors_are_one_line_and_close_the_file(mv5, tmp_path, monkeypatch):
     path = tmp_path / "odd.mv5"
     path.write_bytes(mv5.read_bytes())
-
-    def fail(self):
-        raise ValueError(f"odd content in {path}\nsecond line")
-
-    monkeypatch.setattr(mv.MultivecFile, "_read_metadata", fail)
-    with pytest.raises(GeneratorError) as caught:
-        mv.validate(str(path))
-    assert str(caught.value) == "unreadable multivec metadata: odd content in odd.mv5 second line"
-    with h5py.File(path, "a"):  # fails while the file is still open read-only in this process
-        pass
+    assert failed_metadata_read(monkeypatch, mv.validate, mv.MultivecFile, "_read_metadata", path) == \
+        "unreadable multivec metadata: odd content in odd.mv5 second line"
 
 
 def _layout(f, rows=(3, 3), tile_size=256):
