@@ -105,8 +105,13 @@ def generator_tiles(generator, path, ids, index=None, chromsizes=None, options=N
     return generator.tiles(source, [tile_request(i, generator.GENERATOR.dimensions) for i in ids], options)
 
 
-def tiles_url(ids):
-    return "/api/v1/tiles/?" + "&".join(f"d={i}" for i in ids)
+def api_tiles(client, ids):
+    """The JSON answer of GET /api/v1/tiles/ for the tile ids, which must answer every id."""
+    response = client.get("/api/v1/tiles/?" + "&".join(f"d={i}" for i in ids))
+    assert response.status_code == 200
+    answer = response.json()
+    assert set(answer) == set(ids)
+    return answer
 
 
 def in_threads(call, count=6):
