@@ -481,3 +481,13 @@ def test_ingest_refuses_a_non_multivec_file(db, tmp_path, chromsizes_file):
     with pytest.raises(IngestError) as info:
         ingest_tileset(datafile=str(bare), filetype="multivec", datatype="multivec", uid="nope")
     assert "no /info, /resolutions groups" in str(info.value)
+
+
+def test_missing_file_is_a_one_line_error(tmp_path):
+    """A tileset whose file has gone: the generator says so (no traceback in the log, no generic
+    "unable to read" message)."""
+    source = Source(str(tmp_path / "gone.multires.mv5"))
+    with pytest.raises(GeneratorError, match="^the file does not exist$"):
+        get("multivec").tileset_info(source)
+    with pytest.raises(GeneratorError, match="^the file does not exist$"):
+        get("multivec").tiles(source, [], None)

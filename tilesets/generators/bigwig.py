@@ -90,14 +90,8 @@ class _BigWigFile:
         self.own_layout = _Layout(own_chromsizes(self.sizes))
 
 
-_open_files = OpenFiles(_BigWigFile, maxsize=64)
-
-
-def _open(path):
-    try:
-        return _open_files.get(path)
-    except OSError as exc:
-        raise GeneratorError(f"cannot read the file: {exc.strerror or exc}") from None
+_open_files = OpenFiles(_BigWigFile, maxsize=64, what="the file")
+_open = _open_files.get
 
 
 def own_chromsizes(sizes):

@@ -318,7 +318,7 @@ def aggregate(dense, groups, function):
 
 # --- the generator interface ---------------------------------------------------------------
 
-_FILES = OpenFiles(MultivecFile, closer=MultivecFile.close)
+_FILES = OpenFiles(MultivecFile, closer=MultivecFile.close, what="the file", missing="the file does not exist")
 
 
 def open_multivec(path):
