@@ -198,6 +198,13 @@ class _Level:
         first, count = self.cbo_list[chrom], self.cbo_list[chrom + 1] - self.cbo_list[chrom]
         return first + min(-(-rel // self.binsize), count)
 
+    def may_share_cells(self, lo, hi):
+        """Whether two of the bins lo … hi-1 can start in one cell of the tile grid: only across a
+        chromosome boundary for fixed-size bins; always possible for bins read from the file."""
+        if self.gstart is not None:
+            return True
+        return hi - lo > 1 and bisect.bisect_right(self.cbo_list, lo) != bisect.bisect_right(self.cbo_list, hi - 1)
+
     def starts(self, lo, hi):
         """Absolute start positions of bins lo … hi-1."""
         if self.gstart is not None:
@@ -606,7 +613,7 @@ def _column_tiles(level, x, items):
     x_start, x_end = x * width, (x + 1) * width
     a1, b1 = level.first_bin(x_start), level.first_bin(x_end)
     col_of_bin = (level.starts(a1, b1) - x_start) // resolution
-    col_repeats = bool(col_of_bin.size > 1 and np.any(col_of_bin[1:] == col_of_bin[:-1]))
+    col_repeats = level.may_share_cells(a1, b1) and _repeats(col_of_bin)
 
     spans = {}
     for _, y, _, empty in items:
@@ -614,61 +621,76 @@ def _column_tiles(level, x, items):
             spans[y] = (level.first_bin(y * width), level.first_bin((y + 1) * width))
     rows, bin2, counts = _read_pixels(level, a1, b1, list(spans.values()))
     single_span = len(spans) == 1
+    x_past_end = _past_end(level.length, x_start, x_end, resolution)
+    column_weights = {}  # transform column -> (its values for the x bins, NaN columns)
 
     answer = {}
-    for request, y, transform, empty in items:
-        y_start, y_end = y * width, (y + 1) * width
-        out = np.zeros((TILE_SIZE, TILE_SIZE), dtype=np.float32)
-        if empty:
-            nan_cols = nan_rows = _NO_CELLS
-        else:
-            try:
-                column, divide = _transform_column(transform, level.columns)
-            except _TileError as exc:
-                answer[request.id] = {"error": f"Unable to make this tile: {exc}"}
-                continue
-            a2, b2 = spans[y]
-            row_of_bin = (level.starts(a2, b2) - y_start) // resolution
-            if single_span:
-                t_rows, t_bin2, t_counts = rows, bin2, counts
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for request, y, transform, empty in items:
+            y_start, y_end = y * width, (y + 1) * width
+            out = np.zeros((TILE_SIZE, TILE_SIZE), dtype=np.float32)
+            if empty:
+                nan_cols = nan_rows = _NO_CELLS
             else:
-                keep = (bin2 >= a2) & (bin2 < b2)
-                t_rows, t_bin2, t_counts = rows[keep], bin2[keep], counts[keep]
-            local2 = t_bin2 - a2
-            if column is None:
-                values = t_counts if t_counts.dtype.kind in "iub" else np.nan_to_num(t_counts)
-            else:
-                v1 = level.vector("bins/" + column, a1, b1)
-                v2 = level.vector("bins/" + column, a2, b2)
-                with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                try:
+                    column, divide = _transform_column(transform, level.columns)
+                except _TileError as exc:
+                    answer[request.id] = {"error": f"Unable to make this tile: {exc}"}
+                    continue
+                a2, b2 = spans[y]
+                row_of_bin = (level.starts(a2, b2) - y_start) // resolution
+                if single_span:
+                    t_rows, t_bin2, t_counts = rows, bin2, counts
+                else:
+                    keep = (bin2 >= a2) & (bin2 < b2)
+                    t_rows, t_bin2, t_counts = rows[keep], bin2[keep], counts[keep]
+                local2 = t_bin2 - a2
+                if column is None:
+                    values = t_counts if t_counts.dtype.kind in "iub" else _nan_to_zero(t_counts.copy())
+                else:
+                    if column not in column_weights:
+                        v1 = level.vector("bins/" + column, a1, b1)
+                        column_weights[column] = (v1, col_of_bin[np.isnan(v1)])
+                    v1, nan_cols = column_weights[column]
+                    v2 = level.vector("bins/" + column, a2, b2)
                     if divide:
                         values = t_counts / v1[t_rows] / v2[local2]
                     else:
                         values = t_counts * v1[t_rows] * v2[local2]
-                values = np.nan_to_num(values)
-                nan_cols = col_of_bin[np.isnan(v1)]
-                nan_rows = row_of_bin[np.isnan(v2)]
-            flat = row_of_bin[local2] * TILE_SIZE + col_of_bin[t_rows]
-            if col_repeats or (row_of_bin.size > 1 and np.any(row_of_bin[1:] == row_of_bin[:-1])):
-                # Chromosome boundaries: two bins in one cell; the later pixel in table order wins.
-                _, last = np.unique(flat[::-1], return_index=True)
-                keep = flat.size - 1 - last
-                flat, values = flat[keep], values[keep]
-            with np.errstate(over="ignore", invalid="ignore"):
-                out.reshape(-1)[flat] = values
-            if column is None:
-                answer[request.id] = format_dense_tile(out.reshape(-1))
-                continue
-        out[:, nan_cols] = np.nan
-        out[nan_rows, :] = np.nan
-        cells = _past_end(level.length, x_start, x_end, resolution)
-        if cells:
-            out[:, cells[0] : cells[1]] = np.nan
-        cells = _past_end(level.length, y_start, y_end, resolution)
-        if cells:
-            out[cells[0] : cells[1], :] = np.nan
-        answer[request.id] = format_dense_tile(out.reshape(-1))
+                    values = _nan_to_zero(values)
+                    nan_rows = row_of_bin[np.isnan(v2)]
+                flat = row_of_bin[local2] * TILE_SIZE + col_of_bin[t_rows]
+                if col_repeats or (level.may_share_cells(a2, b2) and _repeats(row_of_bin)):
+                    # Chromosome boundaries: two bins in one cell; the later pixel in table order wins.
+                    _, last = np.unique(flat[::-1], return_index=True)
+                    keep = flat.size - 1 - last
+                    flat, values = flat[keep], values[keep]
+                out.reshape(-1)[flat] = values  # float64 beyond float32's range becomes ±inf
+                if column is None:
+                    answer[request.id] = format_dense_tile(out.reshape(-1))
+                    continue
+            out[:, nan_cols] = np.nan
+            out[nan_rows, :] = np.nan
+            if x_past_end:
+                out[:, x_past_end[0] : x_past_end[1]] = np.nan
+            cells = _past_end(level.length, y_start, y_end, resolution)
+            if cells:
+                out[cells[0] : cells[1], :] = np.nan
+            answer[request.id] = format_dense_tile(out.reshape(-1))
     return answer
+
+
+def _repeats(cells):
+    """Whether two consecutive bins fall in the same cell."""
+    return bool(cells.size > 1 and np.any(cells[1:] == cells[:-1]))
+
+
+def _nan_to_zero(values):
+    """NaN → 0, in place on a fresh float array. (±inf are kept: stored into the float32 tile they
+    give the same ±inf that numpy's nan_to_num's ±max-float64 would.)"""
+    if values.dtype.kind == "f":
+        values[np.isnan(values)] = 0
+    return values
 
 
 GENERATOR = Generator(
