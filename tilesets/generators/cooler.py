@@ -570,13 +570,21 @@ def _read_pixels(level, a1, b1, ranges):
             continue
         first, last = int(index[0]), int(index[-1])
         counts = count_ds[block + first : block + last + 1][index - first]
-        rows = np.searchsorted(offsets, block + index, "right") - 1
+        rows = _rows_of(offsets, block, end)[index]
         parts.append((rows, bin2[index].astype(np.int64, copy=False), counts))
     if not parts:
         return empty
     if len(parts) == 1:
         return parts[0]
     return tuple(np.concatenate(column) for column in zip(*parts))
+
+
+def _rows_of(offsets, block, end):
+    """For each pixel block … end-1, its row: the index r with offsets[r] ≤ pixel < offsets[r+1]."""
+    first = int(np.searchsorted(offsets, block, "right")) - 1
+    last = int(np.searchsorted(offsets, end - 1, "right")) - 1
+    sizes = np.diff(np.clip(offsets[first : last + 2], block, end))
+    return np.repeat(np.arange(first, last + 1), sizes)
 
 
 def _transform_column(transform, columns):
