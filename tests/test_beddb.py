@@ -231,8 +231,8 @@ def test_files_are_opened_read_only(tmp_path, v3):
             conn.execute("DELETE FROM intervals")
     assert digest(path) == before and path.stat().st_mtime_ns == mtime
     assert sorted(p.name for p in path.parent.iterdir()) == ["ro.beddb"]  # no journal, no WAL
-    with handle.connection() as conn:  # the larger page cache of tile connections (8 MB)
-        assert conn.execute("PRAGMA cache_size").fetchone()[0] == -beddb.PAGE_CACHE_KB == -8192
+    with handle.connection() as conn:  # the larger page cache of tile connections (4 MB)
+        assert conn.execute("PRAGMA cache_size").fetchone()[0] == -beddb.PAGE_CACHE_KB == -4096
 
 
 def test_a_wal_database_is_read_with_its_log(tmp_path):

@@ -276,10 +276,15 @@ def test_a_bin_with_too_many_records_falls_back_to_pybbi(files):
 def test_a_small_block_cache_stays_bounded(files, monkeypatch):
     cache = bbizoom._BlockCache(100_000)
     monkeypatch.setattr(bbizoom, "_blocks", cache)
+    stored = []
+    put = cache.put
+    monkeypatch.setattr(cache, "put", lambda key, value: (stored.append(bbizoom._charge(value)), put(key, value)))
     path = files["long"]
     cases = windows(bbi.chromsizes(str(path)), 150, seed=3)
     assert compare_with_pybbi(path, cases) > 20
-    assert 0 < cache.bytes <= 100_000
+    assert sum(stored) > 100_000  # more went in than fits: entries were evicted ...
+    assert 0 < cache.bytes <= 100_000 and len(cache._items) < len(stored)  # ... and the bound held
+    assert cache.bytes == sum(bbizoom._charge(v) for v in cache._items.values())
 
 
 def test_leaves_of_a_deeper_r_tree(files):

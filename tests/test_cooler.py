@@ -640,20 +640,23 @@ def test_byte_for_byte_against_clodius(files, name):
         assert {i: json.dumps(t) for i, t in make(path, *ids).items()} == expected
 
 
-def test_float_counts_nan_is_zero_and_inf_stays(tmp_path):
-    """Float ``count`` columns (some tools write them): a NaN count gives 0 in the tile (tiles.md
-    §4.6 replaces NaN before marking rows/columns), ±inf stays ±inf in the float32 tile."""
+@pytest.mark.parametrize("dtype, big", [(np.float64, np.inf), (np.float32, np.finfo(np.float32).max)])
+def test_float_counts_follow_nan_to_num(tmp_path, dtype, big):
+    """Float ``count`` columns (some tools write them) go through numpy's nan_to_num as in the
+    reference: NaN → 0; ±inf → ±the largest value of the column's type, which for float64
+    overflows to ±inf in the float32 tile and for float32 stays the largest float32."""
     import pandas as pd
 
     path = tmp_path / "float.cool"
     bins = pd.DataFrame({"chrom": ["chr1"] * 4, "start": [0, 10, 20, 30], "end": [10, 20, 30, 35]})
     pixels = pd.DataFrame({"bin1_id": [0, 0, 1, 2, 3], "bin2_id": [0, 2, 1, 3, 3],
-                           "count": [2.5, np.nan, np.inf, -np.inf, 4.0]})
-    cooler.create_cooler(str(path), bins, pixels, dtypes={"count": float}, ordered=True)
+                           "count": np.array([2.5, np.nan, np.inf, -np.inf, 4.0], dtype=dtype)})
+    cooler.create_cooler(str(path), bins, pixels, dtypes={"count": dtype}, ordered=True)
+    assert h5py.File(path, "r")["pixels/count"].dtype == dtype
     tile = one(path, "u.0.0.0.none")
     cells = np.frombuffer(base64.b64decode(tile["dense"]), dtype=np.float32).reshape(256, 256)
-    assert tile["dtype"] == "float32"
-    # value at [row = bin2 cell, column = bin1 cell]; the lower triangle mirrors the upper
-    assert cells[0, 0] == 2.5 and cells[2, 0] == 0 and cells[1, 1] == np.inf
-    assert cells[3, 2] == -np.inf and cells[3, 3] == 4.0
+    assert tile["dtype"] == "float32" and tile["max_value"] == float(np.float32(big))
+    # value at [row = bin2 cell, column = bin1 cell]
+    assert cells[0, 0] == 2.5 and cells[2, 0] == 0 and cells[1, 1] == np.float32(big)
+    assert cells[3, 2] == -np.float32(big) and cells[3, 3] == 4.0
     assert not cells[:, 4:].any() and not cells[4:, :].any()  # raw tiles: zeros past the genome end

@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 
-from higlass_server.memory import keep_freed_memory
 from tilesets.generators.dense import format_dense_tile
 
 NAN = float("nan")
@@ -53,9 +52,3 @@ def test_dense_tile_matches_a_plain_computation(values):
 def test_empty_tile():
     assert format_dense_tile(np.zeros(0)) == {
         "min_value": "NaN", "max_value": "NaN", "dense": "", "size": 1, "dtype": "float32"}
-
-
-def test_allocator_settings_apply_on_glibc():
-    """The serving process keeps freed buffers (higlass_server/memory.py); on this Linux/glibc
-    machine mallopt accepts both settings."""
-    assert keep_freed_memory() is True

@@ -51,7 +51,7 @@ def tiles_answer(tiles_by_id):
     pieces = json.dumps(shallow).encode().split(json.dumps(marker).encode())
     body = [pieces[0]]
     for text, rest in zip(dense, pieces[1:]):
-        body += (b'"', text.encode("ascii"), b'"', rest)
+        body += (b'"', text.encode(), b'"', rest)
     return HttpResponse(b"".join(body), content_type="application/json")
 
 

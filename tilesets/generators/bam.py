@@ -32,7 +32,6 @@ ingest with ``pysam.index`` into the server's folder when the BAM is coordinate-
 """
 
 import gzip
-import logging
 import math
 import os
 import re
@@ -50,7 +49,6 @@ from .fasta import env_int, first_bgzf_block, is_bgzf
 from .files import OpenFiles
 from .hts import bam_facts
 
-logger = logging.getLogger("tilesets")
 
 TILE_SIZE = 256
 DEFAULT_MAX_TILE_WIDTH = 100000

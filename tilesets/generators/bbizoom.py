@@ -42,7 +42,8 @@ most for the finest level of a human genome). Decoded zoom blocks live in one LR
 shared by all files, bounded by the bytes of the arrays it holds (``BLOCK_CACHE_BYTES``, 64 MB; a
 record takes 64 bytes there, eight float64, so about a million records). A window may select at
 most ``MAX_QUERY_BYTES`` (16 MB) of uncompressed blocks (estimated from the file's largest block
-before reading) or it goes to pybbi, so no query loads a whole fine zoom level.
+before reading) or it goes to pybbi, so no query loads a whole fine zoom level. (Decoded into
+float64 arrays and gathered, such a query peaks at about three times that, some 50 MB.)
 
 Thread safety: lazy loading takes the reader's lock, the block cache its own; decoding happens
 outside the locks (two threads may decode the same block once each; both results are equal).
@@ -63,6 +64,7 @@ from .bbifile import _Corrupt, _Reader, check_bigwig, cir_leaves
 
 BLOCK_CACHE_BYTES = 64 << 20
 MAX_QUERY_BYTES = 16 << 20
+ENTRY_OVERHEAD = 256  # bytes counted per cached block besides its arrays
 MAX_RECORDS_PER_BIN = 128
 
 _BIGNUM = 0x3FFFFFFF  # bbiBestZoom's initial "closest difference"
@@ -70,6 +72,12 @@ _INT_LIMIT = 2 ** 31
 _RECORD = np.dtype([("chrom", "u4"), ("start", "u4"), ("end", "u4"), ("count", "u4"),
                     ("min", "f4"), ("max", "f4"), ("sum", "f4"), ("squares", "f4")])
 _NAN = float("nan")
+
+
+def _charge(value):
+    """What an entry counts against the cache bound: its array bytes plus a fixed overhead, so
+    that empty entries (blocks without usable records) are evicted too."""
+    return value.nbytes + ENTRY_OVERHEAD
 
 
 class _BlockCache:
@@ -89,18 +97,18 @@ class _BlockCache:
             return value
 
     def put(self, key, value):
-        size = value.nbytes
+        size = _charge(value)
         if size > self.max_bytes:
             return
         with self._lock:
             old = self._items.pop(key, None)
             if old is not None:
-                self.bytes -= old.nbytes
+                self.bytes -= _charge(old)
             self._items[key] = value
             self.bytes += size
             while self.bytes > self.max_bytes:
                 _key, dropped = self._items.popitem(last=False)
-                self.bytes -= dropped.nbytes
+                self.bytes -= _charge(dropped)
 
     def clear(self):
         with self._lock:

@@ -33,7 +33,7 @@ from .files import OpenFiles
 
 FILETYPE = "beddb"
 SQLITE_MAGIC = b"SQLite format 3\x00"
-PAGE_CACHE_KB = 8192  # SQLite page cache per connection
+PAGE_CACHE_KB = 4096  # SQLite page cache per connection
 POOL_SIZE = 8  # idle connections kept per file; more are opened under load and closed after use
 SUPPORTED_VERSIONS = (1, 2, 3)
 MAX_ZOOM_LEVEL = 1023  # 2**1024 no longer converts to a float
@@ -131,7 +131,9 @@ class SqliteFile:
             conn.execute("PRAGMA query_only = 1")
             # SQLite keeps 2 MB of pages per connection by default; tiles walk the R-tree and the
             # intervals again and again, so a larger page cache saves most of the file reads
-            # (about a quarter of a 128 kb tile's time in `make bench`). A bound, not a reservation.
+            # (about a quarter of a 128 kb tile's time in `make bench`). A bound, not a
+            # reservation: a sync worker uses one connection per open file, so at most
+            # PAGE_CACHE_KB × the open files (OpenFiles keeps 64) per filetype and process.
             conn.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KB}")
         except sqlite3.DatabaseError:
             conn.close()

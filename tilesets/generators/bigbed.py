@@ -39,7 +39,6 @@ plus the autoSql text and, at ingest, every data record of every block.
 """
 
 import hashlib
-import logging
 import os
 import random
 import struct
@@ -58,7 +57,6 @@ from .bigwig import (  # shared with bigWig: layout, zoom math, modes
 )
 from .files import OpenFiles
 
-logger = logging.getLogger("tilesets")
 
 DEFAULT_RANGE_MODE = "significant"
 MIN_ELEMENTS = 1

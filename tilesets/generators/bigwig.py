@@ -20,7 +20,6 @@ raw data for finer windows and every case :mod:`.bbizoom` declines.
 """
 
 import functools
-import logging
 import threading
 
 import bbi
@@ -34,7 +33,6 @@ from .genome import natural_sorted
 from .dense import format_dense_tile
 from .files import OpenFiles
 
-logger = logging.getLogger("tilesets")
 
 TILE_SIZE = 1024
 NAN = float("nan")

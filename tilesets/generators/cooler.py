@@ -201,7 +201,7 @@ class _Level:
     def may_share_cells(self, lo, hi):
         """Whether two of the bins lo … hi-1 can start in one cell of the tile grid: only across a
         chromosome boundary for fixed-size bins; always possible for bins read from the file."""
-        if self.gstart is not None:
+        if self.gstart is not None or self.binsize < self.resolution:
             return True
         return hi - lo > 1 and bisect.bisect_right(self.cbo_list, lo) != bisect.bisect_right(self.cbo_list, hi - 1)
 
@@ -694,11 +694,13 @@ def _repeats(cells):
 
 
 def _nan_to_zero(values):
-    """NaN → 0, in place on a fresh float array. (±inf are kept: stored into the float32 tile they
-    give the same ±inf that numpy's nan_to_num's ±max-float64 would.)"""
-    if values.dtype.kind == "f":
+    """numpy's nan_to_num, in place on a fresh array. For float64 only NaN needs replacing: the
+    ±max-float64 that nan_to_num gives ±inf becomes ±inf again in the float32 tile. Narrower
+    floats (float32 counts or weights) keep nan_to_num's ±max of their own type."""
+    if values.dtype == np.float64:
         values[np.isnan(values)] = 0
-    return values
+        return values
+    return np.nan_to_num(values, copy=False)
 
 
 GENERATOR = Generator(

@@ -41,15 +41,12 @@ class OpenFiles:
     def _get(self, path):
         stat = os.stat(path)
         key = (os.path.realpath(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
-        with self._lock:
+        with self._lock:  # one section: a version another thread just opened is found, not swept
             handle = self._handles.get(key)
             if handle is not None:
                 self._handles.move_to_end(key)
                 return handle
-        stale = []
-        with self._lock:
-            for other in [k for k in self._handles if k[0] == key[0]]:
-                stale.append(self._handles.pop(other))
+            stale = [self._handles.pop(other) for other in [k for k in self._handles if k[0] == key[0]]]
         for old in stale:
             if self._closer is not None:
                 try:
