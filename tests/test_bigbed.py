@@ -253,13 +253,13 @@ SOUND_RECORD = struct.pack("<III", 0, 5, 9) + b"a\t1\0"
     (SOUND_RECORD + struct.pack("<III", 0, 5, 9) + "gène".encode() + b"\0", "not ASCII \\(at 5-9\\)"),
 ], ids=["cut", "no-end", "backwards", "not-ascii"])
 def test_the_records_of_a_block_are_walked(tmp_path, block, reason):
-    from tilesets.generators.bbifile import _Corrupt, _Reader
+    from tilesets.generators.bbifile import _Corrupt, _Reader, _record_check
 
     raw = tmp_path / "block"
     raw.write_bytes(block)
     fd = os.open(raw, os.O_RDONLY)
     try:
-        check = bigbed._record_check(_Reader(fd, len(block)), 0)  # 0: an uncompressed file
+        check = _record_check(_Reader(fd, len(block)), 0)  # 0: an uncompressed file
         with pytest.raises(_Corrupt, match=reason):
             check(0, len(block))
         check(0, len(SOUND_RECORD))  # the first record alone is sound

@@ -4,7 +4,8 @@ pybbi wraps the UCSC library, whose error handler ends the whole process on a ma
 nothing reaches pybbi before these checks have passed.
 
 The same parsing also serves :mod:`.bbizoom`, which reads bigWig zoom levels itself:
-:func:`check_bigwig` returns the header, zoom level headers and chromosome ids of an open file,
+:func:`check_bigwig` (:func:`check_bbi`) returns the header, zoom level headers and chromosome ids
+of an open file,
 and :func:`cir_leaves` lists the leaf entries of an R tree index as numpy arrays.
 """
 
@@ -146,8 +147,8 @@ def _block_reader(reader, buffer_size, check_section):
     return on_block
 
 
-class BigWigStructure:
-    """What :func:`check_bigwig` read: byte order (``"<"`` or ``">"``), the size of the largest
+class BbiStructure:
+    """What :func:`check_bbi` read: byte order (``"<"`` or ``">"``), the size of the largest
     uncompressed block (0: blocks are stored uncompressed), the zoom levels as
     ``(reduction, data offset, index offset)`` in file order, ``{name: length}`` and
     ``{name: chromosome id or None}`` (see :func:`_walk_bpt`)."""
@@ -159,63 +160,143 @@ class BigWigStructure:
         self.chroms, self.chrom_ids = chroms, chrom_ids
 
 
-def check_bigwig(reader, deep=True):
-    """The structure checks of :func:`inspect_bigwig` on an open ``_Reader``; returns a
-    :class:`BigWigStructure`. Raises GeneratorError (or _Corrupt, OSError: the caller turns them
-    into GeneratorError, as :func:`inspect_bigwig` does)."""
+_MAGIC = {"bigWig": BIGWIG_MAGIC, "bigBed": BIGBED_MAGIC}
+_MAX_AUTOSQL = 1 << 20  # bytes searched for the end of a bigBed's autoSql text
+
+
+def _autosql_check(reader, offset):
+    """The autoSql text must end (NUL) inside the file and be ASCII, as pybbi decodes it."""
+    end = min(reader.size, offset + _MAX_AUTOSQL)
+    if offset >= reader.size:
+        raise _Corrupt("the autoSql text lies beyond the end of the file (truncated?)")
+    text = reader.read(offset, end - offset, "autoSql text")
+    stop = text.find(b"\0")
+    if stop < 0:
+        raise _Corrupt("the autoSql text has no end")
+    try:
+        text[:stop].decode("ascii")
+    except UnicodeDecodeError:
+        raise _Corrupt("the autoSql text is not ASCII") from None
+
+
+def _record_check(reader, buffer_size):
+    """A data-block check for bigBed: the block inflates within the declared buffer and holds
+    whole records (chromId, start, end: 12 bytes, then NUL-terminated ASCII text, which is all
+    pybbi can decode)."""
+    order = reader.order
+
+    def on_block(offset, size):
+        data = reader.read(offset, size, "data block")
+        if buffer_size:
+            inflater = zlib.decompressobj()
+            try:
+                data = inflater.decompress(data, buffer_size + 1)
+            except zlib.error:
+                raise _Corrupt("a data block does not decompress") from None
+            if len(data) > buffer_size or not inflater.eof:
+                raise _Corrupt("a data block is truncated or larger than the file declares")
+        position, length = 0, len(data)
+        while position < length:
+            if position + 12 > length:
+                raise _Corrupt("a data record is cut short")
+            _chrom_id, start, end = struct.unpack_from(order + "III", data, position)
+            if end < start:
+                raise _Corrupt("a data record ends before it starts")
+            stop = data.find(b"\0", position + 12)
+            if stop < 0:
+                raise _Corrupt("a data record has no end")
+            if not data[position + 12:stop].isascii():  # pybbi decodes the fields as ASCII
+                raise _Corrupt(f"a data record has text that is not ASCII (at {start}-{end})")
+            position = stop + 1
+
+    return on_block
+
+
+def check_bbi(reader, kind, deep=True):
+    """Check an open ``_Reader`` as a ``kind`` ("bigWig" or "bigBed") file; returns a
+    :class:`BbiStructure`.
+
+    Both kinds: signature and byte order, header, zoom level headers, total summary, extension
+    header, chromosome B+ tree, and the R-tree roots of the data and every zoom level (with
+    ``deep``: every node, and every block inflated and checked). bigBed also: the field counts
+    and the autoSql text; its data blocks are checked record by record, a bigWig's as sections.
+    Raises GeneratorError (or _Corrupt, OSError: :func:`inspect` turns them into GeneratorError).
+    """
+    other = "bigBed" if kind == "bigWig" else "bigWig"
     if reader.size < 4:
-        raise GeneratorError("not a bigWig file (too short)")
+        raise GeneratorError(f"not a {kind} file (too short)")
     magic_bytes = reader.read(0, 4, "signature")
-    if int.from_bytes(magic_bytes, "little") == BIGWIG_MAGIC:
+    if int.from_bytes(magic_bytes, "little") == _MAGIC[kind]:
         reader.order = "<"
-    elif int.from_bytes(magic_bytes, "big") == BIGWIG_MAGIC:
+    elif int.from_bytes(magic_bytes, "big") == _MAGIC[kind]:
         reader.order = ">"
-    elif BIGBED_MAGIC in (int.from_bytes(magic_bytes, "little"), int.from_bytes(magic_bytes, "big")):
-        raise GeneratorError("this is a bigBed file, not a bigWig")
+    elif _MAGIC[other] in (int.from_bytes(magic_bytes, "little"), int.from_bytes(magic_bytes, "big")):
+        raise GeneratorError(f"this is a {other} file, not a {kind}")
     else:
-        raise GeneratorError("not a bigWig file (no bigWig signature)")
-    (_magic, version, zoom_levels, chrom_tree, full_data, full_index, _fields, _defined, _autosql,
+        raise GeneratorError(f"not a {kind} file (no {kind} signature)")
+    (_magic, version, zoom_levels, chrom_tree, full_data, full_index, field_count, defined_fields, autosql,
      total_summary, buffer_size, extension) = reader.unpack("IHHQQQHHQQIQ", 0, "header")
     if not 1 <= version <= 4:
-        raise _Corrupt(f"unsupported bigWig version {version}")
+        raise _Corrupt(f"unsupported {kind} version {version}")
+    if kind == "bigBed" and (field_count < 3 or defined_fields > field_count):
+        raise _Corrupt(f"the header declares {field_count} fields ({defined_fields} defined)")
     zooms = [reader.unpack("IIQQ", 64 + 24 * i, "zoom level header") for i in range(zoom_levels)]
     if total_summary:
         reader.read(total_summary, 40, "summary")
     if extension:
         reader.read(extension, 12, "extension header")
+    if kind == "bigBed" and autosql:
+        _autosql_check(reader, autosql)
     reader.read(full_data, 8, "data header")
     chrom_ids = {}
     chroms = _walk_bpt(reader, chrom_tree, chrom_ids)
     if not chroms:
-        raise GeneratorError("the bigWig has no chromosomes")
-    data_check = _block_reader(reader, buffer_size, check_section=True) if deep else None
+        raise GeneratorError(f"the {kind} has no chromosomes")
+    if not deep:
+        data_check = None
+    elif kind == "bigBed":
+        data_check = _record_check(reader, buffer_size)
+    else:
+        data_check = _block_reader(reader, buffer_size, check_section=True)
     _walk_cir(reader, full_index, "data index", data_check)
     zoom_check = _block_reader(reader, buffer_size, check_section=False) if deep else None
     for level, (_reduction, _reserved, _data_offset, index_offset) in enumerate(zooms):
         _walk_cir(reader, index_offset, f"zoom level {level} index", zoom_check)
-    return BigWigStructure(reader.order, buffer_size,
-                           [(reduction, data_offset, index_offset) for reduction, _, data_offset, index_offset in zooms],
-                           chroms, chrom_ids)
+    return BbiStructure(reader.order, buffer_size,
+                        [(reduction, data_offset, index_offset) for reduction, _, data_offset, index_offset in zooms],
+                        chroms, chrom_ids)
 
 
-def inspect_bigwig(path, deep=True):
-    """Check that ``path`` is a well-formed bigWig; returns its ``{name: length}``.
+def check_bigwig(reader, deep=True):
+    return check_bbi(reader, "bigWig", deep)
 
-    ``deep`` walks both indexes completely and decompresses every block (ingest); otherwise only
-    the parts that opening the file reads, plus the index roots. Raises GeneratorError.
+
+def inspect(path, kind, deep=True):
+    """Check that ``path`` is a well-formed ``kind`` file; returns its ``{name: length}``.
+
+    ``deep`` walks both indexes completely and checks every block (ingest); otherwise only the
+    parts that opening the file reads, plus the index roots. Raises GeneratorError.
     """
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError as exc:
         raise GeneratorError(f"cannot read the file: {exc.strerror or exc}") from None
     try:
-        return check_bigwig(_Reader(fd, os.fstat(fd).st_size), deep).chroms
+        return check_bbi(_Reader(fd, os.fstat(fd).st_size), kind, deep).chroms
     except _Corrupt as exc:
-        raise GeneratorError(f"corrupt bigWig: {exc}") from None
+        raise GeneratorError(f"corrupt {kind}: {exc}") from None
     except OSError as exc:
         raise GeneratorError(f"cannot read the file: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
+
+
+def inspect_bigwig(path, deep=True):
+    return inspect(path, "bigWig", deep)
+
+
+def inspect_bigbed(path, deep=True):
+    return inspect(path, "bigBed", deep)
 
 
 # --- R tree leaves as arrays (zoom level reading, bbizoom.py) ------------------------------

@@ -33,25 +33,20 @@ Deliberate differences from the reference (which only change answers the referen
   is a per-tile error (the reference: 500).
 
 pybbi wraps the UCSC library, whose error handler ends the whole process on a malformed file.
-Nothing reaches pybbi before :func:`inspect_bigbed` has checked the file in Python: the same
-header, zoom, chromosome-tree and R-tree checks as the bigWig generator (whose pieces are reused),
+Nothing reaches pybbi before :func:`.bbifile.inspect_bigbed` has checked the file in Python: the
+header, zoom, chromosome-tree and R-tree checks shared with bigWig (:func:`.bbifile.check_bbi`),
 plus the autoSql text and, at ingest, every data record of every block.
 """
 
 import hashlib
-import os
 import random
-import struct
 import threading
-import zlib
 
 import bbi
 import numpy as np
 
 from .base import Generator, GeneratorError, each_tile
-from .bbifile import (
-    BIGBED_MAGIC, BIGWIG_MAGIC, _block_reader, _Corrupt, _Reader, _walk_bpt, _walk_cir, file_sizes, validate_with,
-)
+from .bbifile import file_sizes, inspect_bigbed, validate_with
 from .bigwig import (  # shared with bigWig: layout, zoom math, modes
     AGGREGATION_MODES, RANGE_MODES, TILE_SIZE, _Layout, _layout, _modes, own_chromsizes,
 )
@@ -62,113 +57,6 @@ DEFAULT_RANGE_MODE = "significant"
 MIN_ELEMENTS = 1
 MAX_ELEMENTS = 200
 DEFAULT_SCORE = 0
-_MAX_AUTOSQL = 1 << 20  # bytes searched for the end of the autoSql text
-
-
-# --- file structure checks ------------------------------------------------------------------
-
-
-def _autosql_check(reader, offset):
-    """The autoSql text must end (NUL) inside the file and be ASCII, as pybbi decodes it."""
-    end = min(reader.size, offset + _MAX_AUTOSQL)
-    if offset >= reader.size:
-        raise _Corrupt("the autoSql text lies beyond the end of the file (truncated?)")
-    text = reader.read(offset, end - offset, "autoSql text")
-    stop = text.find(b"\0")
-    if stop < 0:
-        raise _Corrupt("the autoSql text has no end")
-    try:
-        text[:stop].decode("ascii")
-    except UnicodeDecodeError:
-        raise _Corrupt("the autoSql text is not ASCII") from None
-
-
-def _record_check(reader, buffer_size):
-    """A data-block check for bigBed: the block inflates within the declared buffer and holds
-    whole records (chromId, start, end: 12 bytes, then NUL-terminated ASCII text, which is all
-    pybbi can decode)."""
-    order = reader.order
-
-    def on_block(offset, size):
-        data = reader.read(offset, size, "data block")
-        if buffer_size:
-            inflater = zlib.decompressobj()
-            try:
-                data = inflater.decompress(data, buffer_size + 1)
-            except zlib.error:
-                raise _Corrupt("a data block does not decompress") from None
-            if len(data) > buffer_size or not inflater.eof:
-                raise _Corrupt("a data block is truncated or larger than the file declares")
-        position, length = 0, len(data)
-        while position < length:
-            if position + 12 > length:
-                raise _Corrupt("a data record is cut short")
-            _chrom_id, start, end = struct.unpack_from(order + "III", data, position)
-            if end < start:
-                raise _Corrupt("a data record ends before it starts")
-            stop = data.find(b"\0", position + 12)
-            if stop < 0:
-                raise _Corrupt("a data record has no end")
-            if not data[position + 12:stop].isascii():  # pybbi decodes the fields as ASCII
-                raise _Corrupt(f"a data record has text that is not ASCII (at {start}-{end})")
-            position = stop + 1
-
-    return on_block
-
-
-def inspect_bigbed(path, deep=True):
-    """Check that ``path`` is a well-formed bigBed; returns its ``{name: length}``.
-
-    ``deep`` walks both indexes completely, inflates every block and walks every data record
-    (ingest); otherwise only the parts that opening the file reads, the autoSql text and the
-    index roots. Raises GeneratorError.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError as exc:
-        raise GeneratorError(f"cannot read the file: {exc.strerror or exc}") from None
-    try:
-        size = os.fstat(fd).st_size
-        reader = _Reader(fd, size)
-        if size < 4:
-            raise GeneratorError("not a bigBed file (too short)")
-        magic_bytes = reader.read(0, 4, "signature")
-        if int.from_bytes(magic_bytes, "little") == BIGBED_MAGIC:
-            reader.order = "<"
-        elif int.from_bytes(magic_bytes, "big") == BIGBED_MAGIC:
-            reader.order = ">"
-        elif BIGWIG_MAGIC in (int.from_bytes(magic_bytes, "little"), int.from_bytes(magic_bytes, "big")):
-            raise GeneratorError("this is a bigWig file, not a bigBed")
-        else:
-            raise GeneratorError("not a bigBed file (no bigBed signature)")
-        (_magic, version, zoom_levels, chrom_tree, full_data, full_index, field_count, defined_fields, autosql,
-         total_summary, buffer_size, extension) = reader.unpack("IHHQQQHHQQIQ", 0, "header")
-        if not 1 <= version <= 4:
-            raise _Corrupt(f"unsupported bigBed version {version}")
-        if field_count < 3 or defined_fields > field_count:
-            raise _Corrupt(f"the header declares {field_count} fields ({defined_fields} defined)")
-        zooms = [reader.unpack("IIQQ", 64 + 24 * i, "zoom level header") for i in range(zoom_levels)]
-        if total_summary:
-            reader.read(total_summary, 40, "summary")
-        if extension:
-            reader.read(extension, 12, "extension header")
-        if autosql:
-            _autosql_check(reader, autosql)
-        reader.read(full_data, 8, "data header")
-        chroms = _walk_bpt(reader, chrom_tree)
-        if not chroms:
-            raise GeneratorError("the bigBed has no chromosomes")
-        _walk_cir(reader, full_index, "data index", _record_check(reader, buffer_size) if deep else None)
-        zoom_check = _block_reader(reader, buffer_size, check_section=False) if deep else None
-        for level, (_reduction, _reserved, _data_offset, index_offset) in enumerate(zooms):
-            _walk_cir(reader, index_offset, f"zoom level {level} index", zoom_check)
-        return chroms
-    except _Corrupt as exc:
-        raise GeneratorError(f"corrupt bigBed: {exc}") from None
-    except OSError as exc:
-        raise GeneratorError(f"cannot read the file: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
 
 
 # --- open files ---------------------------------------------------------------------------
