@@ -272,17 +272,8 @@ class _FastaIndex:
         self.own_layout = bigwig._Layout(self.own_rows) if sum(length for _, length in self.own_rows) else None
 
 
-_readers = OpenFiles(_open_data, maxsize=64)
-_indexes = OpenFiles(_FastaIndex, maxsize=64)
-
-
-def _get(cache, path, what):
-    try:
-        return cache.get(path)
-    except FileNotFoundError:
-        raise GeneratorError(f"the {what} is missing") from None
-    except OSError as exc:
-        raise GeneratorError(f"cannot read the {what}: {exc.strerror or exc}") from None
+_readers = OpenFiles(_open_data, maxsize=64, what="the FASTA file", missing="the FASTA file is missing")
+_indexes = OpenFiles(_FastaIndex, maxsize=64, what="the index", missing="the index is missing")
 
 
 def _index_path(source):
@@ -430,12 +421,12 @@ def chromsizes(source):
     Without an index in ``source`` (the ingest's assembly check) the rows remembered when this
     version of the file was validated are used, else a ``.fai`` beside it, else one built aside."""
     if source.indexfile:
-        return list(_get(_indexes, source.indexfile, "index").own_rows)
+        return list(_indexes.get(source.indexfile).own_rows)
     rows = _recalled(source.datafile)
     if rows is not None:
         return list(rows)
     if os.path.isfile(source.datafile + ".fai"):
-        return list(_get(_indexes, source.datafile + ".fai", "index").own_rows)
+        return list(_indexes.get(source.datafile + ".fai").own_rows)
     folder = tempfile.mkdtemp(prefix="hgs-fai-")
     try:
         return list(_FastaIndex(build_index(source.datafile, folder)).own_rows)
@@ -450,7 +441,7 @@ def _layout(source, index):
 
 
 def tileset_info(source):
-    index = _get(_indexes, _index_path(source), "index")
+    index = _indexes.get(_index_path(source))
     layout = _layout(source, index)
     return {
         "min_pos": [0],
@@ -493,8 +484,8 @@ def tile_sequence(reader, index, layout, zoom, x, limit):
 
 
 def tiles(source, requests, options=None):
-    reader = _get(_readers, source.datafile, "FASTA file")
-    index = _get(_indexes, _index_path(source), "index")
+    reader = _readers.get(source.datafile)
+    index = _indexes.get(_index_path(source))
     layout = _layout(source, index)
     limit = max_tile_width(source)
     return each_tile(requests, lambda r: tile_sequence(reader, index, layout, r.zoom, r.coords[0], limit), "FASTA")
