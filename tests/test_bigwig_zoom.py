@@ -459,3 +459,13 @@ def test_cir_leaves_refuses_a_missing_index(files):
             bbifile.cir_leaves(reader, 64, "zoom level 0 index")
     finally:
         os.close(fd)
+
+
+def test_ingest_refuses_a_zoom_block_of_partial_records(files, tmp_path):
+    """The full check at ingest (validate) inflates every zoom block and refuses one that does not
+    hold whole 32-byte records, before pybbi could meet it."""
+    path = tmp_path / "ragged.bw"
+    path.write_bytes(_ragged(files["mixed"].read_bytes()))
+    with pytest.raises(GeneratorError, match="whole number of 32-byte records"):
+        bigwig.validate(str(path))
+    bigwig.validate(str(files["mixed"]))  # the sound file passes

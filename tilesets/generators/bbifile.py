@@ -123,7 +123,13 @@ def _walk_cir(reader, offset, what, on_block=None):
     node(offset + 48, 0)
 
 
+_SUMMARY_RECORD_SIZE = 32  # a zoom level record (bigWig and bigBed alike)
+
+
 def _block_reader(reader, buffer_size, check_section):
+    """A block check: inflates within the declared buffer; a data section (``check_section``)
+    must hold its items, a zoom block whole summary records (the UCSC code asserts that)."""
+
     def on_block(offset, size):
         data = reader.read(offset, size, "data block")
         if buffer_size:
@@ -143,6 +149,8 @@ def _block_reader(reader, buffer_size, check_section):
                 raise _Corrupt(f"a data section has the unknown type {kind}")
             if 24 + count * item > len(data):
                 raise _Corrupt("a data section is shorter than its item count")
+        elif len(data) % _SUMMARY_RECORD_SIZE:
+            raise _Corrupt("a zoom block does not hold a whole number of 32-byte records")
 
     return on_block
 
