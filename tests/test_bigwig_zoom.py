@@ -469,3 +469,21 @@ def test_ingest_refuses_a_zoom_block_of_partial_records(files, tmp_path):
     with pytest.raises(GeneratorError, match="whole number of 32-byte records"):
         bigwig.validate(str(path))
     bigwig.validate(str(files["mixed"]))  # the sound file passes
+
+
+def test_pybbi_opens_the_file_the_zoom_reader_checked(files, tmp_path):
+    """The generator opens pybbi on the zoom reader's descriptor: a file replaced at the same
+    path in between is not the one pybbi reads."""
+    path = tmp_path / "swapped.bw"
+    path.write_bytes(files["mixed"].read_bytes())
+    reader = bbizoom.ZoomReader(str(path))
+    other = tmp_path / "other.bw"
+    other.write_bytes(files["long"].read_bytes())
+    os.replace(other, path)  # the path now names another bigWig
+    pinned = reader.pinned_path(str(path))
+    assert pinned != str(path)
+    assert bbi.open(pinned).chromsizes == bbi.chromsizes(str(files["mixed"]))
+    assert bbi.chromsizes(str(path)) == bbi.chromsizes(str(files["long"]))
+    assert bbi.chromsizes(str(files["mixed"])) != bbi.chromsizes(str(files["long"]))
+    reader.close()
+    assert reader.pinned_path(str(path)) == str(path)

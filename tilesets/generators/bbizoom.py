@@ -175,6 +175,12 @@ class ZoomReader:
         self._lock = threading.Lock()
         self._token = _new_token()
 
+    def pinned_path(self, path):
+        """A path that opens the very file this reader checked, even if ``path`` has since been
+        replaced: ``/proc/self/fd/<n>`` where the system has it (Linux), else ``path``."""
+        pinned = f"/proc/self/fd/{self._fd}"
+        return pinned if self._fd is not None and os.path.exists(pinned) else path
+
     def close(self):
         """Close the descriptor (also done when the reader is garbage-collected: the open-file
         cache drops readers without closing them, a request may still be using one)."""

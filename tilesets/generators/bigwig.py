@@ -79,7 +79,7 @@ class _BigWigFile:
     def __init__(self, path):
         self.zooms = ZoomReader(path)  # also the structure check that must precede pybbi
         try:
-            self.handle = bbi.open(path)
+            self.handle = bbi.open(self.zooms.pinned_path(path))  # the file just checked
         except (OSError, ValueError) as exc:
             self.zooms.close()
             raise GeneratorError(f"cannot open the bigWig: {exc}") from None
