@@ -434,3 +434,26 @@ def test_byte_for_byte_against_clodius(test_bb, layout):
                     indexes = [kept.index(e) for e in sample]
                     assert len(sample) == MAX and indexes == sorted(set(indexes))
     assert compared > 40 and differ > 0
+
+
+def test_pybbi_opens_the_file_the_check_read(test_bb, tmp_path):
+    """The bigBed is opened by pybbi through the descriptor the structure check read: a file
+    swapped in at the same path meanwhile is not what pybbi opens."""
+    import bbi
+
+    from tilesets.generators.bbifile import inspect_bigbed
+
+    path = tmp_path / "swapped.bb"
+    with open(test_bb[0], "rb") as original:
+        path.write_bytes(original.read())
+    other = tmp_path / "other.bb"
+    other.write_bytes(b"not a bigBed at all")
+
+    def swap_then_open(checked):
+        os.replace(other, path)  # the path now names a file that was never checked
+        assert checked != str(path)
+        return bbi.open(checked)
+
+    handle = inspect_bigbed(str(path), deep=False, then=swap_then_open)
+    assert handle.is_bigbed and handle.chromsizes == bbi.chromsizes(str(test_bb[0]))
+    assert path.read_bytes() == b"not a bigBed at all"

@@ -279,8 +279,11 @@ def check_bigwig(reader, deep=True):
     return check_bbi(reader, "bigWig", deep)
 
 
-def inspect(path, kind, deep=True):
-    """Check that ``path`` is a well-formed ``kind`` file; returns its ``{name: length}``.
+def inspect(path, kind, deep=True, then=None):
+    """Check that ``path`` is a well-formed ``kind`` file; returns its ``{name: length}``, or
+    with ``then``, ``then(p)`` where ``p`` names the very file just checked (``/proc/self/fd/<n>``
+    where the system has it), so that a file replaced at ``path`` meanwhile is never opened
+    unchecked (pybbi is opened this way).
 
     ``deep`` walks both indexes completely and checks every block (ingest); otherwise only the
     parts that opening the file reads, plus the index roots. Raises GeneratorError.
@@ -290,7 +293,11 @@ def inspect(path, kind, deep=True):
     except OSError as exc:
         raise GeneratorError(f"cannot read the file: {exc.strerror or exc}") from None
     try:
-        return check_bbi(_Reader(fd, os.fstat(fd).st_size), kind, deep).chroms
+        chroms = check_bbi(_Reader(fd, os.fstat(fd).st_size), kind, deep).chroms
+        if then is None:
+            return chroms
+        pinned = f"/proc/self/fd/{fd}"
+        return then(pinned if os.path.exists(pinned) else path)
     except _Corrupt as exc:
         raise GeneratorError(f"corrupt {kind}: {exc}") from None
     except OSError as exc:
@@ -303,8 +310,8 @@ def inspect_bigwig(path, deep=True):
     return inspect(path, "bigWig", deep)
 
 
-def inspect_bigbed(path, deep=True):
-    return inspect(path, "bigBed", deep)
+def inspect_bigbed(path, deep=True, then=None):
+    return inspect(path, "bigBed", deep, then)
 
 
 # --- R tree leaves as arrays (zoom level reading, bbizoom.py) ------------------------------

@@ -66,11 +66,13 @@ class _BigBedFile:
     """An open pybbi handle with the file's chromosomes; fetches are serialised by a lock."""
 
     def __init__(self, path):
-        inspect_bigbed(path, deep=False)
-        try:
-            self.handle = bbi.open(path)
-        except (OSError, ValueError) as exc:
-            raise GeneratorError(f"cannot open the bigBed: {exc}") from None
+        def open_checked(checked):  # pybbi on the file the quick check just read
+            try:
+                return bbi.open(checked)
+            except (OSError, ValueError) as exc:
+                raise GeneratorError(f"cannot open the bigBed: {exc}") from None
+
+        self.handle = inspect_bigbed(path, deep=False, then=open_checked)
         if not self.handle.is_bigbed:
             raise GeneratorError("not a bigBed file")
         self.sizes = dict(self.handle.chromsizes)
