@@ -126,20 +126,27 @@ def _walk_cir(reader, offset, what, on_block=None):
 _SUMMARY_RECORD_SIZE = 32  # a zoom level record (bigWig and bigBed alike)
 
 
+def read_block(reader, offset, size, buffer_size, what="data block"):
+    """The block at ``offset``, inflated when the file compresses its blocks (``buffer_size``,
+    the largest uncompressed block, > 0); it must inflate completely and within that size."""
+    data = reader.read(offset, size, what)
+    if buffer_size:
+        inflater = zlib.decompressobj()
+        try:
+            data = inflater.decompress(data, buffer_size + 1)
+        except zlib.error:
+            raise _Corrupt(f"a {what} does not decompress") from None
+        if len(data) > buffer_size or not inflater.eof:
+            raise _Corrupt(f"a {what} is truncated or larger than the file declares")
+    return data
+
+
 def _block_reader(reader, buffer_size, check_section):
     """A block check: inflates within the declared buffer; a data section (``check_section``)
     must hold its items, a zoom block whole summary records (the UCSC code asserts that)."""
 
     def on_block(offset, size):
-        data = reader.read(offset, size, "data block")
-        if buffer_size:
-            inflater = zlib.decompressobj()
-            try:
-                data = inflater.decompress(data, buffer_size + 1)
-            except zlib.error:
-                raise _Corrupt("a data block does not decompress") from None
-            if len(data) > buffer_size or not inflater.eof:
-                raise _Corrupt("a data block is truncated or larger than the file declares")
+        data = read_block(reader, offset, size, buffer_size)
         if check_section:
             if len(data) < 24:
                 raise _Corrupt("a data section is too short")
@@ -194,15 +201,7 @@ def _record_check(reader, buffer_size):
     order = reader.order
 
     def on_block(offset, size):
-        data = reader.read(offset, size, "data block")
-        if buffer_size:
-            inflater = zlib.decompressobj()
-            try:
-                data = inflater.decompress(data, buffer_size + 1)
-            except zlib.error:
-                raise _Corrupt("a data block does not decompress") from None
-            if len(data) > buffer_size or not inflater.eof:
-                raise _Corrupt("a data block is truncated or larger than the file declares")
+        data = read_block(reader, offset, size, buffer_size)
         position, length = 0, len(data)
         while position < length:
             if position + 12 > length:

@@ -54,13 +54,12 @@ records, or lies beyond the file) raises GeneratorError with a one-line message.
 
 import os
 import threading
-import zlib
 from collections import OrderedDict
 
 import numpy as np
 
 from .base import GeneratorError
-from .bbifile import _Corrupt, _Reader, check_bigwig, cir_leaves
+from .bbifile import _Corrupt, _Reader, check_bigwig, cir_leaves, read_block
 
 BLOCK_CACHE_BYTES = 64 << 20
 MAX_QUERY_BYTES = 16 << 20
@@ -254,15 +253,7 @@ class ZoomReader:
         block = _blocks.get(key)
         if block is not None:
             return block if block.shape[0] else None
-        data = self._reader.read(offset, size, "zoom data block")
-        if self._buffer_size:
-            inflater = zlib.decompressobj()
-            try:
-                data = inflater.decompress(data, self._buffer_size + 1)
-            except zlib.error:
-                raise _Corrupt("a zoom data block does not decompress") from None
-            if len(data) > self._buffer_size or not inflater.eof:
-                raise _Corrupt("a zoom data block is truncated or larger than the file declares")
+        data = read_block(self._reader, offset, size, self._buffer_size, "zoom data block")
         if len(data) % _RECORD.itemsize:
             raise _Corrupt("a zoom data block is not a whole number of records")
         raw = np.frombuffer(data, dtype=self._record)

@@ -48,7 +48,7 @@ import numpy as np
 from .base import Generator, GeneratorError, each_tile
 from .bbifile import file_sizes, inspect_bigbed, validate_with
 from .bigwig import (  # shared with bigWig: layout, zoom math, modes
-    AGGREGATION_MODES, RANGE_MODES, TILE_SIZE, _Layout, _layout, _modes, own_chromsizes,
+    TILE_SIZE, _Layout, _layout, layout_info, own_chromsizes,
 )
 from .files import OpenFiles
 
@@ -209,17 +209,7 @@ def chromsizes(source):
 
 
 def tileset_info(source):
-    layout = _layout(source, _open(source.datafile))
-    return {
-        "min_pos": [0],
-        "max_pos": [layout.total],
-        "max_width": TILE_SIZE * 2 ** layout.max_zoom,
-        "tile_size": TILE_SIZE,
-        "max_zoom": layout.max_zoom,
-        "chromsizes": [[name, length] for name, length in zip(layout.names, layout.lengths)],
-        "aggregation_modes": _modes(AGGREGATION_MODES),
-        "range_modes": _modes(RANGE_MODES),
-    }
+    return layout_info(_layout(source, _open(source.datafile)))
 
 
 def tiles(source, requests, options=None):

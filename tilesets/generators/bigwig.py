@@ -128,18 +128,25 @@ def _modes(pairs):
     return {value: {"name": name, "value": value} for value, name in pairs}
 
 
-def tileset_info(source):
-    layout = _layout(source, _open(source.datafile))
-    return {
+def layout_info(layout, modes=True):
+    """The tileset_info of §5.3 for a chromosome layout, with bigWig's aggregation and range modes
+    (bigBed gives them too) or without (FASTA)."""
+    info = {
         "min_pos": [0],
         "max_pos": [layout.total],
         "max_width": TILE_SIZE * 2 ** layout.max_zoom,
         "tile_size": TILE_SIZE,
         "max_zoom": layout.max_zoom,
         "chromsizes": [[name, length] for name, length in zip(layout.names, layout.lengths)],
-        "aggregation_modes": _modes(AGGREGATION_MODES),
-        "range_modes": _modes(RANGE_MODES),
     }
+    if modes:
+        info["aggregation_modes"] = _modes(AGGREGATION_MODES)
+        info["range_modes"] = _modes(RANGE_MODES)
+    return info
+
+
+def tileset_info(source):
+    return layout_info(_layout(source, _open(source.datafile)))
 
 
 def tile_values(bigwig, layout, zoom, x, mode="mean"):

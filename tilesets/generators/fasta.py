@@ -442,16 +442,7 @@ def _layout(source, index):
 
 def tileset_info(source):
     index = _indexes.get(_index_path(source))
-    layout = _layout(source, index)
-    return {
-        "min_pos": [0],
-        "max_pos": [layout.total],
-        "max_width": TILE_SIZE * 2 ** layout.max_zoom,
-        "tile_size": TILE_SIZE,
-        "max_zoom": layout.max_zoom,
-        "chromsizes": [[name, length] for name, length in zip(layout.names, layout.lengths)],
-        "max_tile_width": max_tile_width(source),
-    }
+    return dict(bigwig.layout_info(_layout(source, index), modes=False), max_tile_width=max_tile_width(source))
 
 
 def tile_sequence(reader, index, layout, zoom, x, limit):
