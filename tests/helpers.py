@@ -133,6 +133,24 @@ def in_threads(call, count=6):
     return results
 
 
+def clodius_abs2genomic(module):
+    """Script text that replaces ``<module>.abs2genomic`` of clodius 0.20.4 under pandas 3, which
+    no longer lets it index the chromosome-size Series by position (same results otherwise)."""
+    return f"""
+import numpy as np, pandas as pd
+if int(pd.__version__.split(".")[0]) >= 3:
+    def abs2genomic(sizes, start_pos, end_pos):
+        offsets = np.r_[0, np.cumsum(sizes)]
+        lo, hi = np.searchsorted(offsets, [start_pos, end_pos], side="right") - 1
+        start = start_pos - offsets[lo]
+        for cid in range(lo, hi):
+            yield cid, start, sizes.iloc[cid]
+            start = 0
+        yield hi, int(start), int(end_pos - offsets[hi])
+    {module}.abs2genomic = abs2genomic
+"""
+
+
 def run_clodius(script, *arguments):
     """What ``script`` prints last, as JSON, run by CLODIUS_PYTHON with the arguments as one JSON list."""
     run = subprocess.run([os.environ["CLODIUS_PYTHON"], "-c", script, json.dumps(list(arguments))],

@@ -13,7 +13,7 @@ from tests.bigbed_data import (
 )
 from tests.bigwig_data import write_bigwig
 from tests.helpers import (
-    api_tiles, generator_tiles, in_threads, ingest_chromsizes, needs_clodius, run_clodius, tile_request, uploads,
+    api_tiles, clodius_abs2genomic, generator_tiles, in_threads, ingest_chromsizes, needs_clodius, run_clodius, tile_request, uploads,
     write_chromsizes,
 )
 from tilesets.generators import bigbed
@@ -364,19 +364,9 @@ def test_api_ingest_refuses_what_is_not_a_bigbed(media, test_bb, outside, tmp_pa
 
 CLODIUS_SCRIPT = r"""
 import json, sys
-import numpy as np, pandas as pd
 import clodius.tiles.bigbed as bb
 import clodius.tiles.bigwig as bw
-if int(pd.__version__.split(".")[0]) >= 3:  # clodius 0.20.4 indexes a Series by position
-    def abs2genomic(sizes, start_pos, end_pos):
-        offsets = np.r_[0, np.cumsum(sizes)]
-        lo, hi = np.searchsorted(offsets, [start_pos, end_pos], side="right") - 1
-        start = start_pos - offsets[lo]
-        for cid in range(lo, hi):
-            yield cid, start, sizes.iloc[cid]
-            start = 0
-        yield hi, int(start), int(end_pos - offsets[hi])
-    bb.abs2genomic = abs2genomic
+""" + clodius_abs2genomic("bb") + r"""
 path, ids, chromsizes = json.loads(sys.argv[1])
 info = bw.tileset_info(path, chromsizes)  # what higlass-server calls for bigbed
 if "chromsizes" in info:

@@ -1,11 +1,7 @@
 """bigWig tiles and tileset_info (tiles.md §5, §3.1, §15) and the bigWig HTTP paths."""
 
 import json
-import os
 import struct
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +11,7 @@ from tests.bigwig_data import (
     HGT, IN_FILE, chr3_intervals, decode, expected_tile, expected_values, max_zoom_of,
     reference_values, truth_signal, write_bigwig, write_test_bigwig,
 )
-from tests.helpers import write_chromsizes
+from tests.helpers import clodius_abs2genomic, in_threads, needs_clodius, run_clodius, write_chromsizes
 from tilesets.generators import bigwig, genome
 from tilesets.generators.base import GeneratorError, Source, TileRequest
 from tilesets.ingest import IngestError, ingest_tileset
@@ -261,20 +257,8 @@ def test_concurrent_requests_share_the_handle(test_bw):
     path, _ = test_bw
     ids = [f"u.3.{x}.whisker" for x in range(8)] + [f"u.2.{x}" for x in range(4)]
     expected = tiles(path, ids, HGT)
-    results, errors = [], []
-
-    def work():
-        try:
-            results.append(tiles(path, ids, HGT))
-        except Exception as exc:  # pragma: no cover
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors and all(result == expected for result in results)
+    results = in_threads(lambda: tiles(path, ids, HGT))
+    assert all(result == expected for result in results)
 
 
 # --- validation --------------------------------------------------------------------------
@@ -413,25 +397,15 @@ def test_api_ingest_refuses_a_file_that_is_not_a_bigwig(outside):
 
 CLODIUS_SCRIPT = r"""
 import json, sys
-import numpy as np, pandas as pd
 import clodius.tiles.bigwig as b
-if int(pd.__version__.split(".")[0]) >= 3:  # clodius 0.20.4 indexes a Series by position
-    def abs2genomic(sizes, start_pos, end_pos):
-        offsets = np.r_[0, np.cumsum(sizes)]
-        lo, hi = np.searchsorted(offsets, [start_pos, end_pos], side="right") - 1
-        start = start_pos - offsets[lo]
-        for cid in range(lo, hi):
-            yield cid, start, sizes.iloc[cid]
-            start = 0
-        yield hi, int(start), int(end_pos - offsets[hi])
-    b.abs2genomic = abs2genomic
+""" + clodius_abs2genomic("b") + r"""
 path, ids, chromsizes = json.loads(sys.argv[1])
 info = json.dumps(b.tileset_info(path, chromsizes), default=int)
 print(json.dumps([info, {i: json.dumps(t) for i, t in b.tiles(path, ids, chromsizes=chromsizes)}]))
 """
 
 
-@pytest.mark.skipif(not os.environ.get("CLODIUS_PYTHON"), reason="set CLODIUS_PYTHON to a Python with clodius 0.20.4")
+@needs_clodius
 @pytest.mark.parametrize("layout", ["assembly", "own"])
 def test_byte_for_byte_against_clodius(data_dir, layout):
     path = data_dir / "clodius.bw"
@@ -439,9 +413,7 @@ def test_byte_for_byte_against_clodius(data_dir, layout):
     chromsizes = [list(row) for row in HGT] if layout == "assembly" else None
     ids = [f"u.{z}.{x}" + ("" if mode == "mean" else f".{mode}")
            for z in range(4) for x in range(2 ** z + 1) for mode in MODES]
-    run = subprocess.run([os.environ["CLODIUS_PYTHON"], "-c", CLODIUS_SCRIPT, json.dumps([str(path), ids, chromsizes])],
-                         capture_output=True, text=True, check=True)
-    info, reference = json.loads(run.stdout)
+    info, reference = run_clodius(CLODIUS_SCRIPT, str(path), ids, chromsizes)
     source = Source(str(path), context={"chromsizes": [tuple(r) for r in chromsizes]} if chromsizes else {})
     assert json.dumps(bigwig.tileset_info(source)) == info
     ours = bigwig.tiles(source, [request(i) for i in ids], None)

@@ -8,7 +8,6 @@ The files are written with pyBigWig (libBigWig computes the zoom levels).
 import os
 import random
 import struct
-import threading
 import zlib
 
 import bbi
@@ -17,6 +16,7 @@ import pyBigWig
 import pytest
 
 from tests.bigwig_data import HGT, IN_FILE, chr3_intervals, truth_signal, write_bigwig
+from tests.helpers import in_threads
 from tilesets.generators import bbifile, bbizoom, bigwig
 from tilesets.generators.base import GeneratorError, Source, TileRequest
 
@@ -367,22 +367,15 @@ def test_concurrent_coarse_tiles(files):
     ids = [f"u.{z}.{x}.whisker" for z in range(0, 5) for x in range(2 ** z)]
     requests = [TileRequest(i, "u", int(i.split(".")[1]), (int(i.split(".")[2]),), ("whisker",)) for i in ids]
     expected = bigwig.GENERATOR.tiles(source, requests, None)
-    results, errors = [], []
 
-    def work():
-        try:
-            for _ in range(3):
-                bbizoom.clear_cache()
-                results.append(bigwig.GENERATOR.tiles(source, requests, None))
-        except Exception as exc:  # pragma: no cover
-            errors.append(exc)
+    def three_times():
+        rounds = []
+        for _ in range(3):
+            bbizoom.clear_cache()
+            rounds.append(bigwig.GENERATOR.tiles(source, requests, None))
+        return rounds
 
-    threads = [threading.Thread(target=work) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    results = [tiles for rounds in in_threads(three_times) for tiles in rounds]
     assert len(results) == 18 and all(result == expected for result in results)
 
 

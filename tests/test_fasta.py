@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from tests.helpers import (
-    api_tiles, copy_into, generator_tiles, in_threads, ingest_chromsizes, needs_clodius, run_clodius, tile_request,
+    api_tiles, clodius_abs2genomic, copy_into, generator_tiles, in_threads, ingest_chromsizes, needs_clodius, run_clodius, tile_request,
     uploads, write_chromsizes,
 )
 from tests.reads_data import GENOME, NATURAL, random_genome, write_fasta
@@ -380,17 +380,8 @@ def test_api_upload_builds_the_index(owner_client, plain, outside, media, genome
 
 CLODIUS_SCRIPT = r"""
 import json, sys
-import numpy as np, pandas as pd
 import clodius.tiles.fasta as f
-def abs2genomic(sizes, start_pos, end_pos):  # clodius 0.20.4 indexes a Series by position
-    offsets = np.r_[0, np.cumsum(sizes)]
-    lo, hi = np.searchsorted(offsets, [start_pos, end_pos], side="right") - 1
-    start = start_pos - offsets[lo]
-    for cid in range(lo, hi):
-        yield cid, start, sizes.iloc[cid]
-        start = 0
-    yield hi, start, end_pos - offsets[hi]
-f.abs2genomic = abs2genomic
+""" + clodius_abs2genomic("f") + r"""
 path, ids, chromsizes, width = json.loads(sys.argv[1])
 info = json.dumps(f.tileset_info(path, chromsizes), default=int)
 tiles = {}
