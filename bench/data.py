@@ -506,31 +506,13 @@ def make_bigbed(path):
     return {"records": len(records), "positions": _sample_positions(rng, starts_abs)}
 
 
-def _md(reference, start, query, cigar):
-    out, matches, ref_at, query_at = [], 0, start, 0
-    for op, length in cigar:
-        if op == 0:
-            for k in range(length):
-                if reference[ref_at + k] == query[query_at + k]:
-                    matches += 1
-                else:
-                    out += [str(matches), reference[ref_at + k]]
-                    matches = 0
-            ref_at += length
-            query_at += length
-        elif op in (1, 4):
-            query_at += length
-        elif op == 2:
-            out += [str(matches), "^" + reference[ref_at:ref_at + length]]
-            matches = 0
-            ref_at += length
-    return "".join(out + [str(matches)])
-
-
 def make_bam(path, index_path):
     """~200 000 100 bp reads in 20 regions of 100 kb (about 10x coverage there), with mismatches,
     small deletions/insertions, soft clips and MD tags; coordinate-sorted, indexed (.bai)."""
     import pysam
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tilesets.demo_reads import md_tag
 
     spec = ANNOT_SPEC["bam"]
     rng = np.random.default_rng(ANNOT_SPEC["seed"] + 2)
@@ -596,7 +578,7 @@ def make_bam(path, index_path):
                 read.cigartuples = cigar
                 read.query_sequence = query
                 read.query_qualities = pysam.qualitystring_to_array("I" * len(query))
-                read.set_tags([("MD", _md(reference, s, query, cigar))])
+                read.set_tags([("MD", md_tag(reference, s, query, cigar))])
                 out.write(read)
                 starts_abs.append(offsets[names[tid]] + lo + s + span // 2)
     os.replace(tmp, path)

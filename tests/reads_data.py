@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pysam
 
+from tilesets.demo_reads import md_tag
+
 # Header order of the test BAM (not the natural one) and the FASTA's sequences.
 GENOME = [("chr10", 2000), ("chr2", 3000), ("chr1", 5000), ("chrX", 1500), ("chrM", 300), ("chrUn_x", 200)]
 NATURAL = ["chr1", "chr2", "chr10", "chrX", "chrM", "chrUn_x"]
@@ -67,32 +69,6 @@ def _cigar_tuples(text):
 
 def reference_span(tuples):
     return sum(length for op, length in tuples if op in (0, 2, 3, 7, 8))
-
-
-def make_md(reference, position, sequence, tuples):
-    """The MD tag of a read (SAM spec): matches as counts, mismatched and deleted reference
-    bases as letters (deletions after ``^``); skips and clips are not in it."""
-    md, matches, ref_at, query_at = [], 0, position, 0
-    for op, length in tuples:
-        if op in (0, 7, 8):
-            for k in range(length):
-                if reference[ref_at + k].upper() == sequence[query_at + k].upper():
-                    matches += 1
-                else:
-                    md.extend([str(matches), reference[ref_at + k].upper()])
-                    matches = 0
-            ref_at += length
-            query_at += length
-        elif op in (1, 4):
-            query_at += length
-        elif op == 2:
-            md.extend([str(matches), "^" + reference[ref_at:ref_at + length].upper()])
-            matches = 0
-            ref_at += length
-        elif op == 3:
-            ref_at += length
-    md.append(str(matches))
-    return "".join(md)
 
 
 def _other(rng, base):
@@ -157,7 +133,7 @@ def simulate_reads(genome, header=GENOME, count=1500, seed=11, mismatch_rate=0.0
             flag |= 2048
         tags = []
         if i % 13 != 0:
-            tags.append(("MD", make_md(genome[name], position, sequence, tuples)))
+            tags.append(("MD", md_tag(genome[name], position, sequence, tuples)))
         if i % 5 == 0:
             tags.append(("HP", 1 + i % 2))
         if i % 7 == 0:

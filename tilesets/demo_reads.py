@@ -30,26 +30,31 @@ class _Haplotype(list):
         self.alternatives = {}
 
 
-def _md(reference, start, query, cigar):
-    """The MD tag of a read whose aligned bases are ``query`` (SAM spec)."""
-    out, matches, ref_at, query_at = [], 0, start, 0
+def md_tag(reference, position, sequence, cigar):
+    """The MD tag of a read (SAM spec) whose alignment starts at ``position`` of ``reference``:
+    matches as counts, mismatched and deleted reference bases as letters (deletions after ``^``);
+    skipped regions and clips are not in it. Also used by the tests' and the benchmark's BAMs."""
+    md, matches, ref_at, query_at = [], 0, position, 0
     for op, length in cigar:
-        if op == 0:  # M
+        if op in (0, 7, 8):  # M, =, X
             for k in range(length):
-                if reference[ref_at + k] == query[query_at + k]:
+                if reference[ref_at + k].upper() == sequence[query_at + k].upper():
                     matches += 1
                 else:
-                    out += [str(matches), reference[ref_at + k]]
+                    md.extend([str(matches), reference[ref_at + k].upper()])
                     matches = 0
             ref_at += length
             query_at += length
         elif op in (1, 4):  # I, S
             query_at += length
         elif op == 2:  # D
-            out += [str(matches), "^" + reference[ref_at:ref_at + length]]
+            md.extend([str(matches), "^" + reference[ref_at:ref_at + length].upper()])
             matches = 0
             ref_at += length
-    return "".join(out + [str(matches)])
+        elif op == 3:  # N
+            ref_at += length
+    md.append(str(matches))
+    return "".join(md)
 
 
 def _read(rng, reference, haplotype, start, reverse):
@@ -134,7 +139,7 @@ def write_bam(path):
                     read.cigartuples = cigar
                     read.query_sequence = query
                     read.query_qualities = pysam.qualitystring_to_array("".join(rng.choices("FFFFFF:,", k=len(query))))
-                    read.set_tags([("MD", _md(reference, at, query, cigar)), ("HP", which + 1)])
+                    read.set_tags([("MD", md_tag(reference, at, query, cigar)), ("HP", which + 1)])
                     out.write(read)
         pysam.sort("-o", str(path), str(unsorted))
     finally:
