@@ -14,16 +14,7 @@ import zlib
 from collections import defaultdict
 from pathlib import Path
 
-
-def genome(chromsizes, tile_size):
-    """(offsets by name, max_length, max_zoom, max_width) as clodius computes them."""
-    offsets, total = {}, 0
-    for name, length in chromsizes:
-        offsets[name] = total
-        total += length
-    max_length = total + 1
-    max_zoom = int(math.ceil(math.log(max_length / tile_size) / math.log(2)))
-    return offsets, max_length, max_zoom, tile_size * 2**max_zoom
+from tilesets.demo_annotations import genome
 
 
 def _tileset_info_table(conn, chromsizes, tile_size, version, header, assembly, columns=10):

@@ -23,14 +23,16 @@ GENE_STEMS = ("ZAB", "QORL", "VEXT", "MIRO", "TALP", "KEBB", "DUNR", "FOSK", "GL
 GENE_TYPES = ("protein-coding", "protein-coding", "protein-coding", "ncRNA", "pseudo")
 
 
-def _genome():
+def genome(chromsizes=HG38, tile_size=TILE_SIZE):
+    """(offsets by name, max_length, max_zoom, max_width) as clodius computes them for a beddb
+    (also used by the tests' beddb writer)."""
     offsets, total = {}, 0
-    for name, length in HG38:
+    for name, length in chromsizes:
         offsets[name] = total
         total += length
     max_length = total + 1
-    max_zoom = int(math.ceil(math.log(max_length / TILE_SIZE) / math.log(2)))
-    return offsets, max_length, max_zoom, TILE_SIZE * 2**max_zoom
+    max_zoom = int(math.ceil(math.log(max_length / tile_size) / math.log(2)))
+    return offsets, max_length, max_zoom, tile_size * 2**max_zoom
 
 
 def _uid(rng):
@@ -46,7 +48,7 @@ def _new_db(path, version, header):
     if path.exists():
         path.unlink()
     conn = sqlite3.connect(path)
-    _, max_length, max_zoom, max_width = _genome()
+    _, max_length, max_zoom, max_width = genome()
     conn.execute("""CREATE TABLE tileset_info (zoom_step INT, max_length INT, assembly text, chrom_names text,
                     chrom_sizes text, tile_size REAL, max_zoom INT, max_width REAL, header text, version text)""")
     conn.execute("INSERT INTO tileset_info VALUES (?,?,?,?,?,?,?,?,?,?)", (
@@ -98,7 +100,7 @@ def write_gene_annotations(path, count=400, max_per_tile=20):
     --max-per-tile 20 --delimiter $'\\t'`` would write it."""
     rng = np.random.default_rng(SEED + 1)
     lines = _genes(count, rng)
-    offsets, _, _, _ = _genome()
+    offsets, _, _, _ = genome()
     conn, max_zoom = _new_db(path, "3", [str(i) for i in range(1, 15)])
     conn.execute("""CREATE TABLE intervals (id int PRIMARY KEY, zoomLevel int, importance real, startPos int,
                     endPos int, chrOffset int, uid text, name text, fields text)""")
@@ -152,7 +154,7 @@ def write_domains(path, max_per_tile=100):
     would write it."""
     rng = np.random.default_rng(SEED + 2)
     lines = _domains(rng)
-    offsets, _, _, _ = _genome()
+    offsets, _, _, _ = genome()
     conn, max_zoom = _new_db(path, "1", [])
     conn.execute("""CREATE TABLE intervals (id int PRIMARY KEY, zoomLevel int, importance real, fromX int, toX int,
                     fromY int, toY int, chrOffset int, uid text, fields text)""")
