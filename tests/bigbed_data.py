@@ -14,6 +14,8 @@ s <= piece end``), the score as ``int()`` of the 5th field (else 0) and the per-
 import numpy as np
 import pybigtools
 
+from tests.bigwig_data import max_zoom_of  # bigBed tiles follow bigWig's zoom math
+
 AUTOSQL = """table bed6
 "BED6"
     (
@@ -92,13 +94,6 @@ def write_bigbed(path, chroms, records, autosql=AUTOSQL):
 
 
 # --- expectations ---------------------------------------------------------------------------
-
-
-def max_zoom_of(total):
-    zoom = 0
-    while 1024 * 2 ** zoom < total:
-        zoom += 1
-    return zoom
 
 
 def score(record):
