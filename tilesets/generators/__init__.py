@@ -7,15 +7,13 @@ a filetype means adding one module.
 import importlib
 import pkgutil
 
-from .base import Generator, GeneratorError, Source, TileRequest
-
-_HELPERS = {"base", "bbifile", "dense", "files", "genome", "hts"}
-
+from ..formats.version import FileVersion, file_version
+from .base import Generator, GeneratorError, HtsgetFormat, Source, TileRequest
 
 def _discover():
     registry = {}
     for module_info in pkgutil.iter_modules(__path__):
-        if module_info.name in _HELPERS or module_info.name.startswith("_"):
+        if module_info.name.startswith("_") or module_info.ispkg:
             continue
         module = importlib.import_module(f"{__name__}.{module_info.name}")
         generator = getattr(module, "GENERATOR", None)
@@ -39,4 +37,13 @@ def get(filetype):
     return REGISTRY.get(filetype)
 
 
-__all__ = ["REGISTRY", "KNOWN_FILETYPES", "Generator", "GeneratorError", "Source", "TileRequest", "get"]
+def offering(capability):
+    """``{filetype: generator}`` of the generators that offer ``capability`` (a Generator field
+    such as "tiles", "search" or "htsget")."""
+    return {name: generator for name, generator in REGISTRY.items() if getattr(generator, capability, None)}
+
+
+__all__ = [
+    "REGISTRY", "KNOWN_FILETYPES", "FileVersion", "Generator", "GeneratorError", "HtsgetFormat", "Source",
+    "TileRequest", "file_version", "get", "offering",
+]

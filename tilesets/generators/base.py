@@ -9,11 +9,16 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from higlass_server.exceptions import ServiceError
+
 logger = logging.getLogger("tilesets")
 
 
-class GeneratorError(Exception):
-    """The file cannot be read as this filetype, or the tile request does not fit the file."""
+class GeneratorError(ServiceError):
+    """The file cannot be read as this filetype, or the tile request does not fit the file.
+
+    A ServiceError (400 by default): where one reaches the HTTP floor unhandled it is answered as
+    bad input; the tile service catches it per tileset and per tile."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,16 @@ class TileRequest:
     zoom: int
     coords: tuple  # (x,) or (x, y)
     extra: tuple = ()  # e.g. ("KR",) for cooler, ("max",) for bigWig
+
+
+@dataclass(frozen=True)
+class HtsgetFormat:
+    """How a filetype is served over htsget: its endpoint ("reads" or "variants"), its format name
+    ("BAM", "VCF", ...), and whether tickets are cut by region from the index (else whole file)."""
+
+    endpoint: str
+    format: str
+    ranged: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,11 @@ class Generator:
     # Source.context["chromsizes"] = [(name, length), ...] when exactly one such tileset exists,
     # and ingest checks the file's chromosomes against the chromsizes tilesets (api.md §7.1).
     uses_coord_chromsizes: bool = False
+    # search(source, text, limit) -> [{"chr", "txStart", "txEnd", "score", "geneName"}, ...]: the
+    # entries whose name starts with ``text`` (case-insensitive), most important first (suggest).
+    search: Optional[Callable[[Source, str, int], list]] = None
+    # Served over htsget when set (the ticket service asks the registry, never a filetype name).
+    htsget: Optional[HtsgetFormat] = None
 
 
 def each_tile(requests, make, what, reading=None, errors=Exception):
