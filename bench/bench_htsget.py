@@ -78,7 +78,7 @@ def _reg2bin(beg, end):
 
 def write_bam(path, size_gb, seed=1):
     """A sorted BAM of about ``size_gb`` GB over hg38, written with numpy (a few minutes at most)."""
-    from tilesets.demo import HG38
+    from demo.assembly import HG38
 
     rng = np.random.default_rng(seed)
     chroms = [(name, length) for name, length in HG38 if name != "chrM"]
@@ -156,7 +156,7 @@ def bench_tickets(count):
     from django.test import Client
 
     from htsget import service
-    from tilesets.demo import HG38
+    from demo.assembly import HG38
     from tilesets.models import Tileset
 
     client = Client()

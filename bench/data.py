@@ -512,7 +512,7 @@ def make_bam(path, index_path):
     import pysam
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from tilesets.demo_reads import md_tag
+    from demo.reads import md_tag
 
     spec = ANNOT_SPEC["bam"]
     rng = np.random.default_rng(ANNOT_SPEC["seed"] + 2)

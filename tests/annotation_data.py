@@ -14,7 +14,7 @@ import zlib
 from collections import defaultdict
 from pathlib import Path
 
-from tilesets.demo_annotations import genome
+from demo.annotations import genome
 
 
 def _tileset_info_table(conn, chromsizes, tile_size, version, header, assembly, columns=10):

@@ -315,7 +315,7 @@ def _bigbed(path):
     import numpy as np
 
     from tests.bigbed_data import write_bigbed
-    from tilesets.demo import HG38, SEED
+    from demo.assembly import HG38, SEED
 
     rng = np.random.default_rng(SEED + 7)
     records = []
@@ -337,7 +337,7 @@ def setup_site(folder):
     from django.core.management import call_command
     from rest_framework.authtoken.models import Token
 
-    from tilesets import demo
+    import demo
     from tilesets.ingest import ingest_tileset
 
     folder = Path(folder)
@@ -365,7 +365,7 @@ def setup_site(folder):
         "Demo multivec (synthetic)")
     kinds = {}
     try:
-        from tilesets import demo_annotations
+        from demo import annotations as demo_annotations
 
         add("demo-genes", demo_annotations.write_gene_annotations, "demo-genes.beddb", "beddb", "gene-annotation",
             "Demo genes (synthetic)")
@@ -380,7 +380,7 @@ def setup_site(folder):
     except ImportError:
         pass
     try:
-        from tilesets import demo_reads
+        from demo import reads as demo_reads
 
         add("demo-reads", demo_reads.write_bam, "demo-reads.bam", "bam", "reads", "Demo reads (synthetic)")
         kinds["reads"] = True

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pysam
 
-from tilesets.demo_reads import md_tag
+from demo.reads import md_tag
 
 # Header order of the test BAM (not the natural one) and the FASTA's sequences.
 GENOME = [("chr10", 2000), ("chr2", 3000), ("chr1", 5000), ("chrX", 1500), ("chrM", 300), ("chrUn_x", 200)]

@@ -554,8 +554,8 @@ def test_byte_for_byte_against_clodius(data_dir, genome):
 
 
 def test_demo_bam(outside):
-    from tilesets.demo import HG38
-    from tilesets.demo_reads import REGION, write_bam as write_demo_bam
+    from demo.assembly import HG38
+    from demo.reads import REGION, write_bam as write_demo_bam
 
     path = write_demo_bam(outside / "demo-reads.bam")
     assert sorted(p.name for p in outside.iterdir()) == ["demo-reads.bam", "demo-reads.bam.bai"]

@@ -234,7 +234,7 @@ def test_byte_for_byte_against_clodius(tmp_path):
 
 
 def test_demo_domains(tmp_path):
-    from tilesets import demo_annotations
+    from demo import annotations as demo_annotations
 
     path = demo_annotations.write_domains(tmp_path / "domains.bed2ddb")
     bed2ddb.validate(str(path))

@@ -445,12 +445,13 @@ def test_byte_for_byte_against_clodius(tmp_path):
     assert {i: json.dumps(t) for i, t in ours.items()} == reference
 
 
-# --- the demo gene annotations (tilesets/demo_annotations.py) -----------------------------------
+# --- the demo gene annotations (demo/annotations.py) -----------------------------------
 
 
 def test_demo_gene_annotations(tmp_path):
-    from tilesets import demo_annotations, suggest
-    from tilesets.demo import HG38
+    from demo import annotations as demo_annotations
+    from demo.assembly import HG38
+    from tilesets import suggest
 
     path = demo_annotations.write_gene_annotations(tmp_path / "genes.beddb")
     beddb.validate(str(path))

@@ -557,7 +557,7 @@ def test_facts_computed_on_first_ticket_when_missing(client, bam, files):
 
 
 def test_demo_vcf(client, tmp_path):
-    from tilesets import demo_htsget
+    from demo import variants as demo_htsget
 
     path = demo_htsget.write_vcf(tmp_path / "demo-variants.vcf.gz")
     tileset = ingest_tileset(datafile=str(path), filetype="vcf", datatype="variants", uid="demo-variants",

@@ -3,15 +3,16 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tilesets import demo
+import demo
 from tilesets.ingest import IngestError, ingest_tileset
 from tilesets.models import Tileset
 
 
 class Command(BaseCommand):
     help = (
-        "Load the demo tilesets (hg38 chromosome sizes and synthetic Hi-C, bigWig and multivec data, "
-        "generated on the fly). Tilesets already present are skipped, so running it again is cheap."
+        "Load the demo tilesets: hg38 chromosome sizes and synthetic data on hg38 (Hi-C, bigWig, multivec, "
+        "genes, 2-D domains, reads, variants), generated on the fly. Tilesets already present are skipped, "
+        "so running it again is cheap."
     )
 
     def add_arguments(self, parser):
@@ -29,7 +30,7 @@ class Command(BaseCommand):
                 try:
                     ingest_tileset(
                         datafile=str(path), uid=item["uid"], filetype=item["filetype"],
-                        datatype=item["datatype"], coordSystem="hg38", name=item["name"],
+                        datatype=item["datatype"], coordSystem=demo.ASSEMBLY, name=item["name"],
                     )
                 except IngestError as exc:
                     raise CommandError(f"Demo tileset {item['uid']}: {exc}") from None

@@ -4,7 +4,7 @@ Paired 100 bp reads from 300 bp fragments on ``chr1:11,000,000-11,100,000`` (a r
 for that region, the same for every read) with sequencing errors, two haplotypes of SNPs (``HP``
 tag 1/2), a few small insertions and deletions, soft-clipped ends and correct ``MD`` tags, so the
 pileup track shows mismatches, indels, clips and strands. The header lists the hg38 primary
-chromosomes (:data:`tilesets.demo.HG38`).
+chromosomes (:data:`demo.assembly.HG38`).
 """
 
 import bisect
@@ -13,7 +13,7 @@ import os
 import random
 from pathlib import Path
 
-from .demo import HG38, SEED
+from .assembly import HG38, SEED
 
 REGION = ("chr1", 11_000_000, 11_100_000)
 FRAGMENTS = 3000  # two reads each: ~6x coverage

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .demo import HG38, SEED
+from .assembly import HG38, SEED
 
 TILE_SIZE = 1024
 GENE_STEMS = ("ZAB", "QORL", "VEXT", "MIRO", "TALP", "KEBB", "DUNR", "FOSK", "GLIM", "HAVR",

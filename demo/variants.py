@@ -9,10 +9,10 @@ third of them in chr1:11.0-11.1 Mb, where the demo reads are.
 import random
 from pathlib import Path
 
-from .demo import HG38, SEED
+from .assembly import HG38, SEED
 
 RECORDS = 3000
-DENSE = ("chr1", 11_000_000, 11_100_000)  # the region of the demo reads (demo_reads.py)
+DENSE = ("chr1", 11_000_000, 11_100_000)  # the region of the demo reads (demo/reads.py)
 
 
 def vcf_text(records=RECORDS):
