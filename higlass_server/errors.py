@@ -1,7 +1,21 @@
-"""One shape for every error of the API: ``{"error": "<text>", "code": "<Code>"}``.
+"""Every error of the API answered in one place: ``api_exception_handler`` (DRF's
+``EXCEPTION_HANDLER``) and Django's error pages below.
 
-DRF-raised errors keep their text in ``detail`` too (for clients that read DRF's key), and
-serializer field errors keep their field map in ``detail``.
+The body shape, decided once:
+
+* A :class:`~higlass_server.exceptions.ServiceError` (raised by a service or a view: ingest,
+  tiles, chromosome sizes, suggest, the generators, bad query parameters) is answered with its
+  ``status`` and ``{"error": "<message>", "code": "<code>"}`` — nothing else.
+* An error DRF raises itself (authentication, permissions, unknown method, unreadable body,
+  serializer validation) keeps DRF's ``detail`` next to ``error`` and ``code``: the same text for
+  a plain error, the field-to-messages map for a validation error (``error`` then joins the
+  messages as ``field: message`` lines). Clients written for DRF read ``detail``.
+* Anything else is logged and answered ``500 {"error": "Internal server error.", "code":
+  "ServerError"}``, never with a traceback.
+
+A view with its own protocol (htsget) defines ``service_error_body(exc)``: every error raised in
+that view is then handed to it as a ServiceError (DRF's own errors and unexpected ones converted
+with their status) and the dict it returns is the body, with the error's status and any headers.
 """
 
 import logging
@@ -9,25 +23,15 @@ import logging
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import JsonResponse
 from django.views import defaults
-from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from .exceptions import CODES, ServiceError
 
 logger = logging.getLogger("higlass_server")
 
-CODES = {
-    400: "InvalidInput",
-    401: "InvalidAuthentication",
-    403: "PermissionDenied",
-    404: "NotFound",
-    405: "MethodNotAllowed",
-    406: "NotAcceptable",
-    409: "Conflict",
-    413: "PayloadTooLarge",
-    415: "UnsupportedMediaType",
-    429: "TooManyRequests",
-    500: "ServerError",
-}
+SERVER_ERROR = "Internal server error."
 
 
 def error_body(message, status_code, **extra):
@@ -41,12 +45,11 @@ def error_response(message, status_code, **extra):
     return JsonResponse(error_body(message, status_code, **extra), status=status_code)
 
 
-class ApiError(exceptions.APIException):
-    """Raise from a view to answer ``{"error": message}`` with ``status_code``."""
+class ApiError(ServiceError):
+    """Transitional name: views raise ServiceError directly."""
 
-    def __init__(self, message, status_code=status.HTTP_400_BAD_REQUEST):
-        super().__init__(detail=message)
-        self.status_code = status_code
+    def __init__(self, message, status_code=400):
+        super().__init__(message, status_code)
 
 
 def _flatten(detail, prefix=""):
@@ -62,22 +65,44 @@ def _flatten(detail, prefix=""):
     return [f"{prefix}{detail}"]
 
 
-def api_exception_handler(exc, context):
+def _as_service_error(exc):
+    """Django's own request errors as ServiceErrors; None for anything else."""
+    if isinstance(exc, ServiceError):
+        return exc
     if isinstance(exc, RequestDataTooBig):
-        return Response(error_body("The request body is too large.", 413), status=413)
+        return ServiceError("The request body is too large.", 413)
     if isinstance(exc, SuspiciousOperation):  # e.g. too many query fields
-        return Response(error_body(f"Bad request: {exc}", 400), status=400)
+        return ServiceError(f"Bad request: {exc}", 400)
+    return None
+
+
+def _answer(exc, body):
+    response = Response(body, status=exc.status)
+    for name, value in (exc.headers or {}).items():
+        response[name] = value
+    return response
+
+
+def api_exception_handler(exc, context):
+    view = context.get("view")
+    protocol_body = getattr(view, "service_error_body", None)
+    error = _as_service_error(exc)
+    if error is not None:
+        set_rollback()
+        return _answer(error, protocol_body(error) if protocol_body else {"error": error.message, "code": error.code})
+
     response = drf_exception_handler(exc, context)
     if response is None:
-        logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
-        return Response(error_body("Internal server error.", 500), status=500)
+        logger.exception("Unhandled error in %s", view.__class__.__name__)
+        error = ServiceError(SERVER_ERROR, 500)
+        return _answer(error, protocol_body(error) if protocol_body else error_body(SERVER_ERROR, 500))
     data = response.data
-    if isinstance(data, dict) and set(data) == {"detail"}:
-        text = str(data["detail"])
-        response.data = error_body(text, response.status_code, detail=text)
+    plain = isinstance(data, dict) and set(data) == {"detail"}
+    text = str(data["detail"]) if plain else ("; ".join(_flatten(data)) or "Invalid input.")
+    if protocol_body:
+        response.data = protocol_body(ServiceError(text, response.status_code))
     else:
-        text = "; ".join(_flatten(data)) or "Invalid input."
-        response.data = error_body(text, response.status_code, detail=data)
+        response.data = error_body(text, response.status_code, detail=text if plain else data)
     return response
 
 
@@ -108,5 +133,5 @@ def page_not_found(request, exception=None):
 
 def server_error(request):
     if _is_api(request):
-        return error_response("Internal server error.", 500)
+        return error_response(SERVER_ERROR, 500)
     return defaults.server_error(request)

@@ -25,17 +25,22 @@ CODES = {
 
 
 class ServiceError(Exception):
-    """A request the service cannot answer: ``status`` (HTTP), ``code`` and a one-line message."""
+    """A request the service cannot answer: ``status`` (HTTP), ``code`` and a one-line message.
+
+    ``headers`` (a dict, None for none) are added to the answer, e.g. ``WWW-Authenticate``."""
 
     status = 400
     code = None
+    headers = None
 
-    def __init__(self, message, status=None, code=None):
+    def __init__(self, message, status=None, code=None, headers=None):
         super().__init__(message)
         self.message = message
         if status is not None:
             self.status = status
         if code is not None:
             self.code = code
+        if headers is not None:
+            self.headers = headers
         if self.code is None:
             self.code = CODES.get(self.status, "Error")
