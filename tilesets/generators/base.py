@@ -81,6 +81,9 @@ class Generator:
     # Source.context["chromsizes"] = [(name, length), ...] when exactly one such tileset exists,
     # and ingest checks the file's chromosomes against the chromsizes tilesets (api.md §7.1).
     uses_coord_chromsizes: bool = False
+    # True for the filetype that describes an assembly (chromsizes-tsv): a chromsizes tileset of
+    # this filetype is where the services take a coordSystem's chromosome order from.
+    assembly: bool = False
     # search(source, text, limit) -> [{"chr", "txStart", "txEnd", "score", "geneName"}, ...]: the
     # entries whose name starts with ``text`` (case-insensitive), most important first (suggest).
     search: Optional[Callable[[Source, str, int], list]] = None

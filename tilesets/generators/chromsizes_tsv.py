@@ -50,4 +50,5 @@ GENERATOR = Generator(
     validate=validate,
     tileset_info=tileset_info,
     chromsizes=chromsizes,
+    assembly=True,
 )
