@@ -18,7 +18,7 @@ multiples of any resolution, so chromosome boundaries fall inside bins and tiles
   column ``weight``), as ``cooler zoomify --balance`` does.
 * ``signal.bw``: a bigWig covering the genome in 25 bp steps (about 5 M values): a smooth
   background with peaks, gaps without data (the centromeres and random 5-50 kb holes).
-* ``tracks.multires.mv5``: a multivec file in the layout of tiles.md §6.1 (what clodius'
+* ``tracks.multires.mv5``: a multivec file in the layout docs/filetypes.md describes (what clodius'
   converter writes: float32, gzip-compressed datasets): 16 rows at 1 kb, summed pairwise up to
   512 kb, ``/info/row_infos`` as JSON.
 * ``genome.chrom.sizes``: the chromosome sizes (TSV), used as the bigWig's coordSystem.

@@ -418,7 +418,7 @@ def detail(clodius, kind, row_key, tile_id, mine, difference):
         b = {json.dumps([e.get(k) for k in keys]) for e in theirs}
         info.update({"entries": [len(mine), len(theirs)], "only_ours": len(a - b), "only_clodius": len(b - a)})
         if len(theirs) == 0 and len(mine) and len(mine) % 200 == 0:
-            info["note"] = "clodius returns nothing for a piece thresholded to <= 200 records (spec: ours keeps them)"
+            info["note"] = "clodius returns nothing for a piece thresholded to <= 200 records (docs/filetypes.md, bigBed: ours keeps them)"
         elif len(mine) == len(theirs) and len(mine) % 200 == 0 and len(mine):
             info["note"] = "a piece with > 200 records: both sides sample 200 at random"
         if not a ^ b:
