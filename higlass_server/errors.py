@@ -45,13 +45,6 @@ def error_response(message, status_code, **extra):
     return JsonResponse(error_body(message, status_code, **extra), status=status_code)
 
 
-class ApiError(ServiceError):
-    """Transitional name: views raise ServiceError directly."""
-
-    def __init__(self, message, status_code=400):
-        super().__init__(message, status_code)
-
-
 def _flatten(detail, prefix=""):
     """Turn a DRF field-error structure into 'field: message' lines."""
     if isinstance(detail, dict):

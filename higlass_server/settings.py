@@ -18,25 +18,19 @@ import dj_database_url
 from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
+from higlass_server import values
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 _MISSING = object()
-_TRUE = {"1", "true", "yes", "on", "y", "t"}
-_FALSE = {"0", "false", "no", "off", "n", "f", ""}
 
 
 def parse_bool(value, name="value"):
-    """Read a boolean from JSON (true/false) or text (true/false/1/0/yes/no/on/off)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)) and value in (0, 1):
-        return bool(value)
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ImproperlyConfigured(f"{name} must be a boolean (true/false, 1/0, yes/no), got {value!r}")
+    """A boolean setting, read with the server's one boolean rule (``higlass_server.values``)."""
+    try:
+        return values.parse_bool(value, name)
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
 
 
 def _parse_int(value, name):

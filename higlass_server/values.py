@@ -1,17 +1,20 @@
 """Reading typed values from text (settings, query parameters, JSON bodies). No Django here.
 
 The one boolean rule: JSON ``true``/``false``, the numbers 1/0, and the words
-``true/false, 1/0, yes/no, on/off, t/f, y/n`` in any case. The empty text means the value was
-given without one: ``?cum`` or ``?cum=`` switch the option on, as a bare flag does; an environment
-variable set to "" counts as unset (settings read it before calling this).
+``true/false, 1/0, yes/no, on/off, t/f, y/n`` in any case and with surrounding blanks ignored.
+The empty text (``?cum=``, a bare ``?cum``, ``"DEBUG": ""`` in config.json) is False: a value that
+says nothing never switches an option on. An environment variable set to "" counts as unset
+(settings skip it before calling this), so there the default applies.
 """
 
-TRUE_WORDS = frozenset({"1", "true", "yes", "on", "y", "t", ""})
-FALSE_WORDS = frozenset({"0", "false", "no", "off", "n", "f"})
+from .exceptions import ServiceError
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on", "y", "t"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off", "n", "f", ""})
 
 
-def parse_bool(value):
-    """``value`` as a bool; ValueError naming the accepted spellings otherwise."""
+def parse_bool(value, name="value"):
+    """``value`` as a bool; ValueError naming ``name`` and the accepted spellings otherwise."""
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float)) and value in (0, 1):
@@ -22,4 +25,15 @@ def parse_bool(value):
             return True
         if text in FALSE_WORDS:
             return False
-    raise ValueError(f"expected a boolean (true/false, 1/0, yes/no, on/off), got {value!r}")
+    raise ValueError(f"{name} must be a boolean (true/false, 1/0, yes/no, on/off), got {value!r}")
+
+
+def query_flag(params, name, default=False):
+    """The boolean query parameter ``name`` of ``params`` (a mapping of text), ``default`` when it
+    is absent; a ServiceError (400) naming it when it is not a boolean."""
+    if name not in params:
+        return default
+    try:
+        return parse_bool(params[name], name)
+    except ValueError as exc:
+        raise ServiceError(f"{exc}.") from None

@@ -1,7 +1,7 @@
 """The optional Redis tile cache (on when ``REDIS_HOST`` is set).
 
 * Keys: ``hg:tile:v1:<tileset uuid>:<version>:<tile id>[:<sha1 of the options>]``. The version
-  changes with the tileset's row, its file (inode, size, mtime) and the assembly it reads its
+  changes with the tileset's row, its file (its file-version token: device, inode, size, mtime) and the assembly it reads its
   chromosome order from, so a re-ingest or a changed file is never answered from old entries.
 * Values: the tile's JSON bytes (never pickle).
 * Callers check permissions first; the cache only ever sees tiles the caller may read.
@@ -12,11 +12,12 @@
 import hashlib
 import json
 import logging
-import os
 import threading
 import time
 
 from django.conf import settings
+
+from .generators import file_version
 
 logger = logging.getLogger("tilesets")
 
@@ -70,11 +71,11 @@ class TileCache:
     def version(tileset, source):
         """A tag of everything a tileset's tiles depend on, or None if the file cannot be seen."""
         try:
-            stat = os.stat(source.datafile)
+            version = file_version(source.datafile)
         except OSError:
             return None
         context = _digest(source.context)[:12] if source.context else "-"
-        return f"{tileset.pk}.{stat.st_ino}.{stat.st_size}.{stat.st_mtime_ns}.{context}"
+        return f"{tileset.pk}.{version.token}.{context}"
 
     @staticmethod
     def key(uuid, version, tile_id, options=None):

@@ -17,12 +17,14 @@ from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
+from higlass_server.exceptions import ServiceError
+
 from . import generators
 from .access import grant_owner_permissions, usable_chromsizes
 from .cache import tile_cache
-from .generators.chromsizes_tsv import read_chromsizes
 from .models import UID_PATTERN, Project, Tileset
-from .storage import data_path, is_within, media_root, stored_path
+from .storage import is_within, media_root, stored_path
+from .tiles import assembly_rows
 
 logger = logging.getLogger("tilesets")
 
@@ -30,18 +32,12 @@ UPLOAD_DIR = "uploads"
 COPY_CHUNK = 4 * 1024 * 1024
 
 
-class IngestError(Exception):
-    """An ingest or update that cannot be done; the message is one line for the user."""
-
-    status = 400
+class IngestError(ServiceError):
+    """An ingest or update that cannot be done (400); the message is one line for the user."""
 
 
 class UidTaken(IngestError):
     pass
-
-
-class NotFound(IngestError):
-    status = 404
 
 
 # --- validation ----------------------------------------------------------------------------
@@ -110,18 +106,19 @@ def _owner(owner):
 
 
 def _chromsizes_rows(tileset):
-    path = data_path(tileset)
+    """The (name, length) pairs of a chromsizes tileset; empty when it is no readable assembly."""
     try:
-        return set(read_chromsizes(path)) if path else set()
-    except generators.GeneratorError:
+        return set(assembly_rows(tileset.filetype, tileset.datafile.name) or ())
+    except (generators.GeneratorError, OSError):
         return set()
 
 
 def match_assembly(generator, datafile, indexfile, coord_system, owner):
-    """api.md §7.1: a file whose chromosome order comes from its assembly (bigWig, bigBed, ...)
-    must share chromosomes (name and length) with the chromsizes tileset of its coordSystem;
-    without a coordSystem, exactly one assembly must match and is returned."""
-    hint = "ingest the assembly first (--filetype chromsizes-tsv --datatype chromsizes --coordSystem NAME)"
+    """A file whose chromosome order comes from its assembly (bigWig, bigBed, ...) must share at
+    least one chromosome (same name and length) with the chromsizes tileset of its coordSystem;
+    without a coordSystem, exactly one assembly must match and its coordSystem is returned."""
+    assembly = " or ".join(generators.offering("assembly"))
+    hint = f"ingest the assembly first (--filetype {assembly} --datatype chromsizes --coordSystem NAME)"
     try:
         source = generators.Source(datafile=str(datafile), indexfile=str(indexfile) if indexfile else None)
         own = set(generator.chromsizes(source))

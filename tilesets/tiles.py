@@ -5,16 +5,17 @@ here, before any file is read. Every per-tileset or per-tile failure becomes an 
 entry (or an absent tile), never an exception for the whole request.
 """
 
+import functools
 import logging
-import os
 import re
 
 from django.conf import settings
 
+from higlass_server.exceptions import ServiceError
+
 from . import generators
 from .access import usable_chromsizes, visible_among
 from .cache import tile_cache
-from .generators.chromsizes_tsv import read_chromsizes
 from .models import UID_PATTERN, Tileset
 from .storage import data_path, index_path, stored_path
 
@@ -25,8 +26,8 @@ _INT = re.compile(r"^[0-9]+$")
 _UID = re.compile(UID_PATTERN)
 
 
-class TooManyTiles(Exception):
-    pass
+class TooManyTiles(ServiceError):
+    """More tile ids than MAX_TILES_PER_REQUEST in one request (400)."""
 
 
 def _unique(values):
@@ -39,20 +40,23 @@ def _lookup(uids, user):
     return records, visible_among(user, list(records.values()))
 
 
-_chromsizes_cache = {}
+def assembly_rows(filetype, datafile):
+    """``[(name, length), ...]`` of a chromosome-sizes tileset given its filetype and stored file
+    name, or None when that filetype does not describe an assembly (the registry's ``assembly``).
+    Read once per file version. GeneratorError or OSError when the file cannot be read."""
+    generator = generators.get(filetype)
+    if generator is None or not generator.assembly or generator.chromsizes is None:
+        return None
+    path = stored_path(datafile)
+    if path is None:
+        return None
+    version = generators.file_version(path)
+    return _assembly_rows(filetype, version.path, version.token)
 
 
-def _read_chromsizes_cached(path):
-    """read_chromsizes, remembered per file version (an assembly is read once, not per request)."""
-    stat = os.stat(path)
-    key = (path, stat.st_ino, stat.st_size, stat.st_mtime_ns)
-    rows = _chromsizes_cache.get(key)
-    if rows is None:
-        rows = read_chromsizes(path)
-        if len(_chromsizes_cache) > 256:
-            _chromsizes_cache.clear()
-        _chromsizes_cache[key] = rows
-    return rows
+@functools.lru_cache(maxsize=64)
+def _assembly_rows(filetype, path, token):
+    return list(generators.get(filetype).chromsizes(generators.Source(datafile=path)))
 
 
 def _context(tileset, generator):
@@ -62,15 +66,15 @@ def _context(tileset, generator):
         return {}
     found = usable_chromsizes(tileset.owner_id, tileset.coordSystem).exclude(pk=tileset.pk).order_by()
     candidates = list(found.values_list("uuid", "filetype", "datafile")[:2])
-    if len(candidates) != 1 or candidates[0][1] != "chromsizes-tsv":
+    if len(candidates) != 1:
         return {}
-    uuid, _, name = candidates[0]
-    path = stored_path(name)
+    uuid, filetype, name = candidates[0]
     try:
-        return {"chromsizes": _read_chromsizes_cached(str(path))} if path else {}
+        rows = assembly_rows(filetype, name)
     except (generators.GeneratorError, OSError):
         logger.warning("Chromosome sizes %s are unreadable; using the file's own", uuid)
         return {}
+    return {"chromsizes": rows} if rows is not None else {}
 
 
 def source_of(tileset):

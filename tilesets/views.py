@@ -5,7 +5,6 @@ import secrets
 
 import jsonschema
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
@@ -16,7 +15,9 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from higlass_server.errors import ApiError, error_body
+from higlass_server.errors import error_response
+from higlass_server.exceptions import ServiceError
+from higlass_server.values import query_flag
 
 from . import ingest, tiles
 from .access import can_write, visible_tilesets
@@ -28,9 +29,6 @@ from .serializers import (
     TilesetUploadSerializer,
     ViewConfInputSerializer,
 )
-
-BOOL_FALSE = {"0", "false", "no", "off"}
-
 
 def json_answer(data, status_code=200):
     """JSON as the reference's tile views write it (Python's json.dumps defaults)."""
@@ -58,10 +56,8 @@ def tiles_answer(tiles_by_id):
 def read_json_body(request):
     try:
         return json.loads(request.body)
-    except RequestDataTooBig:
-        raise ApiError("The request body is too large.", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE) from None
     except (ValueError, UnicodeDecodeError):
-        raise ApiError("Unable to parse request body as JSON.") from None
+        raise ServiceError("Unable to parse request body as JSON.") from None
 
 
 def require_uploads(request, public_allowed=False):
@@ -130,9 +126,9 @@ class TilesetViewSet(viewsets.ModelViewSet):
         if params.get("o"):
             field = ORDER_FIELDS.get(params["o"].lower())
             if field is None:
-                raise ApiError(f"Cannot order by {params['o']!r}; use one of: {', '.join(ORDER_FIELDS.values())}.")
+                raise ServiceError(f"Cannot order by {params['o']!r}; use one of: {', '.join(ORDER_FIELDS.values())}.")
             key = Lower(field) if field in TEXT_ORDER_FIELDS else F(field)
-            descending = "r" in params and params["r"].lower() not in BOOL_FALSE
+            descending = query_flag(params, "r")
             key = key.desc() if descending else key.asc()
             queryset = queryset.order_by(key, "-id" if descending else "id")
         return queryset
@@ -141,7 +137,7 @@ class TilesetViewSet(viewsets.ModelViewSet):
         uuid = self.kwargs["uuid"]
         tileset = self.get_queryset().filter(uuid=uuid).first()
         if tileset is None:
-            raise ApiError(f"Unable to locate tileset instance for uuid: {uuid}", status.HTTP_404_NOT_FOUND)
+            raise ServiceError(f"Unable to locate tileset instance for uuid: {uuid}", 404)
         self.check_object_permissions(self.request, tileset)
         return tileset
 
@@ -149,35 +145,29 @@ class TilesetViewSet(viewsets.ModelViewSet):
         upload = TilesetUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         fields = upload.validated_data
-        try:
-            tileset = ingest.ingest_tileset(
-                datafile=fields["datafile"],
-                indexfile=fields.get("indexfile"),
-                filetype=fields["filetype"],
-                datatype=fields["datatype"],
-                coordSystem=fields["coordSystem"],
-                coordSystem2=fields["coordSystem2"],
-                uid=fields.get("uid"),
-                name=fields["name"],
-                description=fields["description"],
-                private=fields["private"],
-                project=fields.get("project"),
-                project_name=fields["project_name"] or None,
-                owner=request.user,
-                strict_filetype=False,
-            )
-        except ingest.IngestError as exc:
-            raise ApiError(str(exc), exc.status) from None
+        tileset = ingest.ingest_tileset(
+            datafile=fields["datafile"],
+            indexfile=fields.get("indexfile"),
+            filetype=fields["filetype"],
+            datatype=fields["datatype"],
+            coordSystem=fields["coordSystem"],
+            coordSystem2=fields["coordSystem2"],
+            uid=fields.get("uid"),
+            name=fields["name"],
+            description=fields["description"],
+            private=fields["private"],
+            project=fields.get("project"),
+            project_name=fields["project_name"] or None,
+            owner=request.user,
+            strict_filetype=False,
+        )
         return Response(TilesetSerializer(tileset).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
         tileset = self.get_object()
         changes = TilesetUpdateSerializer(data=request.data, context={"tileset": tileset})
         changes.is_valid(raise_exception=True)
-        try:
-            ingest.update_tileset(tileset, **changes.validated_data)
-        except ingest.IngestError as exc:
-            raise ApiError(str(exc), exc.status) from None
+        ingest.update_tileset(tileset, **changes.validated_data)
         return Response(TilesetSerializer(tileset).data)
 
     def destroy(self, request, *args, **kwargs):
@@ -202,7 +192,7 @@ class TilesView(APIView):
         try:
             jsonschema.validate(body, TILES_POST_SCHEMA)
         except jsonschema.ValidationError as exc:
-            raise ApiError(f"Invalid request body: {exc.message}.") from None
+            raise ServiceError(f"Invalid request body: {exc.message}.") from None
         tile_ids, options = [], {}
         for entry in body:
             uid = entry["tilesetUid"]
@@ -212,10 +202,7 @@ class TilesView(APIView):
         return self._answer(tile_ids, request.user, options)
 
     def _answer(self, tile_ids, user, options):
-        try:
-            return tiles_answer(tiles.get_tiles(tile_ids, user, options))
-        except tiles.TooManyTiles as exc:
-            raise ApiError(str(exc)) from None
+        return tiles_answer(tiles.get_tiles(tile_ids, user, options))
 
 
 # --- view configs --------------------------------------------------------------------------
@@ -225,14 +212,14 @@ class ViewConfView(APIView):
     def get(self, request):
         uid = request.query_params.get("d")
         if not uid:
-            raise ApiError("View config ID not specified (use ?d=<uid>).")
+            raise ServiceError("View config ID not specified (use ?d=<uid>).")
         viewconf = ViewConf.objects.filter(uuid=uid).first()
         if viewconf is None:
-            raise ApiError("View config not found", status.HTTP_404_NOT_FOUND)
+            raise ServiceError("View config not found", 404)
         try:
             document = json.loads(viewconf.viewconf)
         except ValueError:
-            raise ApiError("The stored view config is not valid JSON.", status.HTTP_500_INTERNAL_SERVER_ERROR) from None
+            raise ServiceError("The stored view config is not valid JSON.", 500) from None
         return JsonResponse(document, safe=False)
 
     def post(self, request):
@@ -242,7 +229,7 @@ class ViewConfView(APIView):
             raise NotAuthenticated("Public uploads disabled: log in to save view configs.")
         body = read_json_body(request)
         if not isinstance(body, dict) or "viewconf" not in body:
-            raise ApiError("Broken view config: expected a JSON object with a 'viewconf' key.")
+            raise ServiceError("Broken view config: expected a JSON object with a 'viewconf' key.")
         fields = ViewConfInputSerializer(data=body)
         fields.is_valid(raise_exception=True)
         data = fields.validated_data
@@ -251,7 +238,7 @@ class ViewConfView(APIView):
             with transaction.atomic():
                 ViewConf.objects.create(uuid=uid, viewconf=data["viewconf"], higlassVersion=data["higlassVersion"])
         except IntegrityError:
-            raise ApiError(f"Object with uid {uid} already exists") from None
+            raise ServiceError(f"Object with uid {uid} already exists") from None
         return Response({"uid": uid}, status=status.HTTP_201_CREATED)
 
 
@@ -262,14 +249,14 @@ class UidsByFilenameView(APIView):
     def get(self, request):
         text = request.query_params.get("d")
         if not text:
-            raise ApiError("Give the file name (or part of it) to look for as ?d=<text>.")
+            raise ServiceError("Give the file name (or part of it) to look for as ?d=<text>.")
         found = visible_tilesets(request.user).filter(datafile__contains=text).select_related("owner", "project")
         results = TilesetSerializer(found, many=True).data
         return Response({"count": len(results), "results": results})
 
 
 def api_not_found(request, *args, **kwargs):
-    return JsonResponse(error_body(f"Not found: {request.path}", 404), status=404)
+    return error_response(f"Not found: {request.path}", 404)
 
 
 def index(request):
@@ -293,6 +280,6 @@ class SuggestView(APIView):
         params = request.query_params
         try:
             found = suggest.suggestions(params.get("d"), params.get("ac"), request.user)
-        except suggest.SuggestError as exc:
-            raise ApiError(str(exc), exc.status) from None
+        except suggest.SuggestError as exc:  # until SuggestError is a ServiceError
+            raise ServiceError(str(exc), exc.status) from None
         return json_answer(found)

@@ -4,8 +4,9 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from higlass_server.exceptions import ServiceError
 from tilesets import generators
-from tilesets.ingest import IngestError, ingest_tileset
+from tilesets.ingest import ingest_tileset
 
 
 class Command(BaseCommand):
@@ -71,7 +72,7 @@ class Command(BaseCommand):
                 private=options["private"],
                 progress=progress,
             )
-        except IngestError as exc:
+        except ServiceError as exc:
             raise CommandError(str(exc)) from None
         finally:
             if bar is not None:

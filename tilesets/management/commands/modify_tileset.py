@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from tilesets.ingest import IngestError, update_tileset
+from higlass_server.exceptions import ServiceError
+from tilesets.ingest import update_tileset
 from tilesets.models import Project, Tileset
 
 
@@ -37,6 +38,6 @@ class Command(BaseCommand):
             return
         try:
             update_tileset(tileset, **changes)
-        except IngestError as exc:
+        except ServiceError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"Changed {', '.join(sorted(changes))} of {tileset}")
