@@ -1,5 +1,9 @@
 """The `make run` demo: every demo tileset answers tileset_info, tiles and chrom-sizes."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.core.management import call_command
 
@@ -53,3 +57,18 @@ def test_demo_tilesets_are_served(anon_client):
     for uid in ("hg38-chromsizes", "demo-hic", "demo-signal", "demo-multivec"):
         sizes = anon_client.get(f"/api/v1/chrom-sizes/?id={uid}&type=json").json()
         assert sizes["chr1"] == {"size": 248956422}, uid
+
+
+def test_demo_package_stands_alone():
+    """The writers import nothing from the server (tests and benchmarks use them without Django), and
+    every demo tileset has a writer and a unique uid and file name."""
+    code = ("import sys, demo; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'django', 'tilesets', 'higlass_server'}))")
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+    import demo
+
+    assert len({item["uid"] for item in demo.DEMO}) == len({item["filename"] for item in demo.DEMO}) == len(demo.DEMO)
+    assert all(callable(item["write"]) for item in demo.DEMO)
