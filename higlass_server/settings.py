@@ -2,7 +2,7 @@
 
 Every setting is looked up in this order:
 
-1. the environment (the seed's names first, then the reference server's names),
+1. the environment (our names first, then the names the original higlass-server used),
 2. ``config.json`` in the data folder (``BASE_DIR``),
 3. the built-in default.
 
@@ -138,7 +138,7 @@ INSTALLED_APPS = [
     "htsget",
     "website",
 ]
-# Seed 000: config.json may list extra Django apps to install.
+# config.json (or the environment) may list extra Django apps to install.
 INSTALLED_APPS += [app for app in get_setting("INSTALLED_APPS", [], cast=list) if app not in INSTALLED_APPS]
 
 MIDDLEWARE = [

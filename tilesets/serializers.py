@@ -5,6 +5,8 @@ import os
 
 from rest_framework import serializers
 
+from higlass_server.values import parse_bool
+
 from .models import Project, Tileset, UID_PATTERN
 
 
@@ -43,6 +45,16 @@ class TilesetSerializer(serializers.ModelSerializer):
         return obj.project.owner.username if obj.project_id and obj.project.owner_id else ""
 
 
+class _BoolField(serializers.BooleanField):
+    """A boolean body field read with the server's one boolean rule (``higlass_server.values``)."""
+
+    def to_internal_value(self, data):
+        try:
+            return parse_bool(data)
+        except ValueError:
+            self.fail("invalid", input=data)
+
+
 class _ProjectField(serializers.SlugRelatedField):
     def __init__(self, **kwargs):
         super().__init__(slug_field="uuid", queryset=Project.objects.all(), **kwargs)
@@ -60,7 +72,7 @@ class TilesetUploadSerializer(serializers.Serializer):
     uid = serializers.RegexField(UID_PATTERN, max_length=100, required=False)
     name = serializers.CharField(required=False, allow_blank=True, default="")
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    private = serializers.BooleanField(required=False, default=False)
+    private = _BoolField(required=False, default=False)
     project = _ProjectField(required=False, allow_null=True)
     project_name = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -81,7 +93,7 @@ class TilesetUpdateSerializer(serializers.Serializer):
     datatype = serializers.CharField(required=False, allow_null=True)
     coordSystem = serializers.CharField(required=False)
     coordSystem2 = serializers.CharField(required=False, allow_blank=True)
-    private = serializers.BooleanField(required=False)
+    private = _BoolField(required=False)
     project = _ProjectField(required=False, allow_null=True)
 
     def validate(self, attrs):
