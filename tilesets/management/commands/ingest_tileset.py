@@ -8,6 +8,12 @@ from higlass_server.exceptions import ServiceError
 from tilesets import generators
 from tilesets.ingest import ingest_tileset
 
+# Options handed to the ingest service under their own names.
+PASSED_ON = (
+    "indexfile", "filetype", "datatype", "coordSystem", "coordSystem2", "uid", "name", "description",
+    "project_name", "no_upload", "owner", "private",
+)
+
 
 class Command(BaseCommand):
     help = (
@@ -57,20 +63,7 @@ class Command(BaseCommand):
 
         try:
             tileset = ingest_tileset(
-                datafile=options["filename"],
-                indexfile=options["indexfile"],
-                filetype=options["filetype"],
-                datatype=options["datatype"],
-                coordSystem=options["coordSystem"],
-                coordSystem2=options["coordSystem2"],
-                uid=options["uid"],
-                name=options["name"],
-                description=options["description"],
-                project_name=options["project_name"],
-                no_upload=options["no_upload"],
-                owner=options["owner"],
-                private=options["private"],
-                progress=progress,
+                datafile=options["filename"], progress=progress, **{name: options[name] for name in PASSED_ON}
             )
         except ServiceError as exc:
             raise CommandError(str(exc)) from None
