@@ -1,4 +1,5 @@
-"""Ingest of filetypes that take their chromosome order from an assembly (api.md §7.1).
+"""Ingest of filetypes that take their chromosome order from an assembly (the chromsizes tileset of
+their coordSystem).
 
 A stand-in filetype reads its chromosomes from a small TSV so the rule is tested on its own;
 bigWig uses the same path (tests/test_bigwig.py covers the bigWig reader).
@@ -14,7 +15,7 @@ from tilesets.generators.base import Generator
 from tilesets.generators.chromsizes_tsv import read_chromsizes
 from tilesets.ingest import IngestError, ingest_tileset
 from tilesets.models import Tileset
-from tilesets.tiles import source_of
+from tilesets.tiles import assembly_rows, source_of
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +101,13 @@ def test_generators_get_the_assembly_order(outside):
     assert source_of(tileset).context == {"chromsizes": HG_B}
     sizes("cs-b2", HG_B, "hgB", outside)  # two candidates: the file's own order is used
     assert source_of(tileset).context == {}
+
+
+def test_assembly_rows_follow_the_file_and_the_registry(outside):
+    tileset = sizes("cs-v", HG_A, "hgV", outside)
+    name = tileset.datafile.name
+    assert assembly_rows("chromsizes-tsv", name) == HG_A
+    path = source_of(tileset).datafile
+    write_chromsizes(path, OTHER + [("chrX", 12345)])  # changed in place: a new file version
+    assert assembly_rows("chromsizes-tsv", name) == OTHER + [("chrX", 12345)]
+    assert assembly_rows("assembly-track", name) is None  # not an assembly filetype

@@ -1,4 +1,4 @@
-"""/api/v1/tileset_info/ and /api/v1/tiles/: the frame shared by every filetype (tiles.md §2)."""
+"""/api/v1/tileset_info/ and /api/v1/tiles/: the frame shared by every filetype: id parsing, dedup, visibility, per-item errors."""
 
 import json
 from pathlib import Path
