@@ -1,4 +1,5 @@
-"""/api/v1/tileset_info/ and /api/v1/tiles/: the frame shared by every filetype: id parsing, dedup, visibility, per-item errors."""
+"""/api/v1/tileset_info/ and /api/v1/tiles/: the frame every filetype shares (ids, limits, POST bodies,
+per-tileset and per-tile errors, visibility)."""
 
 import json
 from pathlib import Path
