@@ -47,8 +47,8 @@ def authenticate(request):
 
 
 def ticket_ttl():
-    """Seconds a data capability stays valid (setting ``HTSGET_TICKET_TTL``, default one hour)."""
-    return int(getattr(settings, "HTSGET_TICKET_TTL", 3600))
+    """Seconds a data capability stays valid (setting ``HTSGET_TICKET_TTL``)."""
+    return settings.HTSGET_TICKET_TTL
 
 
 def make_capability(tileset, user):

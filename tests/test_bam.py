@@ -1,4 +1,4 @@
-"""BAM reads tiles and tileset_info (tiles.md §12, §15), ingest with its index, deletion of the
+"""BAM reads tiles and tileset_info (docs/filetypes.md), ingest with its index, deletion of the
 server's index, and the BAM HTTP paths. Expected tiles come from plain pysam fetches."""
 
 import json

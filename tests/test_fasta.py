@@ -1,4 +1,4 @@
-"""FASTA sequence tiles and tileset_info (tiles.md §11, §15), ingest with its .fai index, and the
+"""FASTA sequence tiles and tileset_info (docs/filetypes.md), ingest with its .fai index, and the
 FASTA HTTP paths. Expected sequences are cut from the written text, not read back."""
 
 import gzip

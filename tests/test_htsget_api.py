@@ -516,7 +516,7 @@ def test_cors_preflights(client, private_bam, settings):
 
 
 def test_cors_settings_of_the_server():
-    """The preflight of a data URL must allow the Range header and last 30 days (htsget.md §1.8)."""
+    """The preflight of a data URL must allow the Range header and last 30 days, as htsget recommends."""
     from django.conf import settings
 
     allowed = {name.lower() for name in getattr(settings, "CORS_ALLOW_HEADERS", ())}

@@ -1,4 +1,4 @@
-"""The pure format code behind htsget (tilesets/generators/hts.py) checked against pysam on generated
+"""The pure format code behind htsget (tilesets/formats, htsget/planning.py) checked against pysam on generated
 BAM/VCF/BCF files: BGZF blocks, BAI/TBI/CSI parsing, region chunks, edge blocks, header ends."""
 
 import gzip
@@ -7,6 +7,7 @@ import random
 import pysam
 import pytest
 
+from htsget import planning
 from tests import hts_data
 from tests.hts_data import BAM_REFS, assemble, bam_records, downloaded_records, vcf_records
 from tilesets.generators import hts, vcf
@@ -34,9 +35,9 @@ def region_bytes(path, facts, index, regions):
         ref_id = index.name_ids.get(name) if index.names is not None else \
             [n for n, _ in facts["references"]].index(name)
         chunks.extend(index.chunks(ref_id, start, end))
-    spans = hts.clip_chunks(hts.merge_chunks(chunks), facts["header_end"], facts["data_end"])
+    spans = planning.clip_chunks(planning.merge_chunks(chunks), facts["header_end"], facts["data_end"])
     with open(path, "rb") as handle:
-        pieces = hts.plan_pieces(handle, [(0, facts["header_end"])]) + hts.plan_pieces(handle, spans)
+        pieces = planning.plan_pieces(handle, [(0, facts["header_end"])]) + planning.plan_pieces(handle, spans)
     return assemble(path, pieces) + hts.EOF_BLOCK
 
 
@@ -179,7 +180,7 @@ def test_header_alone_is_a_valid_file(files):
         path = files[kind]
         facts = (hts.bam_facts if fmt == "BAM" else hts.vcf_facts)(Source(str(path)), md5=False)["htsget"]
         with open(path, "rb") as handle:
-            data = assemble(path, hts.plan_pieces(handle, [(0, facts["header_end"])])) + hts.EOF_BLOCK
+            data = assemble(path, planning.plan_pieces(handle, [(0, facts["header_end"])])) + hts.EOF_BLOCK
         assert downloaded_records(data, fmt, None, files["folder"]) == []
         out = files["folder"] / ("header.bam" if fmt == "BAM" else "header.vcf.gz")
         out.write_bytes(data)
@@ -194,10 +195,10 @@ def test_header_alone_is_a_valid_file(files):
 def test_edge_blocks_are_recompressed(files):
     path = files["bam_cut"]
     index = hts.load_index(f"{path}.csi")
-    chunk = hts.merge_chunks(index.chunks(0, 50_000, 50_100))[0]
+    chunk = planning.merge_chunks(index.chunks(0, 50_000, 50_100))[0]
     assert chunk[0] & 0xFFFF and chunk[1] & 0xFFFF  # starts and ends inside blocks
     with open(path, "rb") as handle:
-        pieces = hts.plan_pieces(handle, [chunk])
+        pieces = planning.plan_pieces(handle, [chunk])
         sizes = [(offset, len(data)) for offset, _, data in hts.iter_blocks(handle)]
     assert [piece[0] for piece in pieces] == ["inline", "range", "inline"]
     assert all(hts.is_bgzf_bytes(piece[1]) for piece in pieces if piece[0] == "inline")
@@ -209,11 +210,11 @@ def test_edge_blocks_are_recompressed(files):
 
 def test_merge_chunks():
     a = lambda c, u: (c << 16) | u  # noqa: E731
-    assert hts.merge_chunks([(a(10, 5), a(20, 0)), (a(0, 1), a(5, 0)), (a(20, 0), a(30, 3))]) == [
+    assert planning.merge_chunks([(a(10, 5), a(20, 0)), (a(0, 1), a(5, 0)), (a(20, 0), a(30, 3))]) == [
         (a(0, 1), a(5, 0)), (a(10, 5), a(30, 3))]
-    assert hts.merge_chunks([(a(0, 1), a(5, 10)), (a(5, 20), a(6, 0))]) == [(a(0, 1), a(6, 0))]  # same block
-    assert hts.merge_chunks([(a(0, 1), a(5, 10)), (a(7, 0), a(8, 0))]) == [(a(0, 1), a(5, 10)), (a(7, 0), a(8, 0))]
-    assert hts.clip_chunks([(5, 10), (12, 30)], 8, 20) == [(8, 10), (12, 20)]
+    assert planning.merge_chunks([(a(0, 1), a(5, 10)), (a(5, 20), a(6, 0))]) == [(a(0, 1), a(6, 0))]  # same block
+    assert planning.merge_chunks([(a(0, 1), a(5, 10)), (a(7, 0), a(8, 0))]) == [(a(0, 1), a(5, 10)), (a(7, 0), a(8, 0))]
+    assert planning.clip_chunks([(5, 10), (12, 30)], 8, 20) == [(8, 10), (12, 20)]
 
 
 def test_corrupt_indexes_are_refused(files, tmp_path):

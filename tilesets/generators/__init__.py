@@ -7,6 +7,7 @@ a filetype means adding one module.
 import importlib
 import pkgutil
 
+from ..formats.lru import LRU
 from ..formats.version import FileVersion, file_version
 from .base import Generator, GeneratorError, HtsgetFormat, Source, TileRequest
 
@@ -44,6 +45,6 @@ def offering(capability):
 
 
 __all__ = [
-    "REGISTRY", "KNOWN_FILETYPES", "FileVersion", "Generator", "GeneratorError", "HtsgetFormat", "Source",
+    "REGISTRY", "KNOWN_FILETYPES", "LRU", "FileVersion", "Generator", "GeneratorError", "HtsgetFormat", "Source",
     "TileRequest", "file_version", "get", "offering",
 ]

@@ -1,11 +1,11 @@
-"""BAM: aligned reads for the higlass-pileup track (tiles.md §12), read with pysam.
+"""BAM: aligned reads for the higlass-pileup track, read with pysam.
 
 The JSON is the one of the reference server (higlass-server + clodius 0.18/0.20 + pysam):
 tileset_info ``{min_pos, max_pos, max_width, tile_size: 256, chromsizes, max_zoom,
 max_tile_width}`` and column-oriented tiles ``{"id": [...], "from": [...], ..., "cigars": [...]}``
 with one entry per mapped read overlapping the tile (a read spanning tiles is in each of them).
 
-Chromosome order: the BAM header's reference names in clodius' natural order (§15), each with
+Chromosome order: the BAM header's reference names in clodius' natural order, each with
 its own length (the reference pairs the sorted names with the lengths in header order when it
 places reads; this server does not). The coordSystem's assembly is not used, as in the reference.
 
@@ -21,9 +21,8 @@ Where the reference fails or misbehaves this server answers per tile:
 * a read without a stored sequence gets ``[]`` in ``variants`` (the reference skips the entry,
   which shifts that column against the others).
 
-``MAX_BAM_TILE_WIDTH`` (bases, default 100000) is read from the environment when a request is
-served (generators do not import Django settings; a value set only in ``config.json`` is not seen
-here). A value that is not a positive integer falls back to the default (with a warning).
+``MAX_BAM_TILE_WIDTH`` (bases, default 100000) comes from the server's settings through the tile
+service (see :mod:`.tile_width` for a generator called directly).
 
 pysam handles are not thread-safe: each request borrows a handle from a small per-file pool and
 returns it, so concurrent requests never share one. The index (``.bai`` or ``.csi``) is given at
@@ -31,48 +30,33 @@ ingest (``--indexfile``), found beside the file (``<file>.bai``/``<file>.csi``),
 ingest with ``pysam.index`` into the server's folder when the BAM is coordinate-sorted.
 """
 
-import gzip
 import math
 import os
-import re
-import struct
 import threading
-import zlib
 from contextlib import contextmanager
 
-import numpy as np
 import pysam
 
+from ..formats.bgzf import CompressionError
+from ..formats.hts_headers import check_bam
+from ..formats.hts_index import BinSizes, IndexKindError, IndexLayoutError, load_index
+from ..formats.lru import LRU
+from ..formats.openfiles import OpenFiles
+from ..formats.version import file_version
 from . import bigwig, genome
-from .base import Generator, GeneratorError, each_tile
-from .fasta import env_int, first_bgzf_block, is_bgzf
-from .files import OpenFiles
+from .bam_reads import add_reads, empty_tile
+from .base import Generator, GeneratorError, HtsgetFormat, each_tile
 from .hts import bam_facts
-
+from .tile_width import max_tile_width
 
 TILE_SIZE = 256
-DEFAULT_MAX_TILE_WIDTH = 100000
-MAX_TILE_WIDTH_ENV = "MAX_BAM_TILE_WIDTH"
 MAX_ESTIMATED_BYTES = 4e6  # compressed bytes a tile may read, estimated from the index
 CSI_ABOVE = (1 << 29) - 1  # a .bai cannot index positions beyond 2^29 - 1: build a .csi instead
 POOL_SIZE = 4  # idle pysam handles kept per (file, index)
 
-COLUMNS = ("id", "from", "to", "md", "chrName", "chrOffset", "cigar", "m1From", "m1To", "m2From", "m2To",
-           "mapq", "tags.HP", "strand", "variants", "cigars")
-
-_DELETIONS = re.compile(r"\^[A-Za-z]*")
-_LETTER = re.compile(r"[A-Za-z]")
-
-
-def max_tile_width(source=None):
-    """The server's setting when the service passes it (Source.context), else the environment."""
-    if source is not None and source.context.get("max_tile_width"):
-        return int(source.context["max_tile_width"])
-    return env_int(MAX_TILE_WIDTH_ENV, DEFAULT_MAX_TILE_WIDTH)
-
 
 def max_zoom_of(total):
-    """§12: ``ceil(log(T / 256) / log(2))`` (the float formula of the reference), at least 0."""
+    """``ceil(log(T / 256) / log(2))`` (the float formula of the reference), at least 0."""
     return max(0, math.ceil(math.log(total / TILE_SIZE) / math.log(2)))
 
 
@@ -82,106 +66,29 @@ def max_zoom_of(total):
 def _kind_of(path):
     """Raise GeneratorError unless ``path`` is a BAM file (by content, not by name)."""
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(18)
+        check_bam(path)
     except OSError as exc:
         raise GeneratorError(f"cannot read the file: {exc.strerror or exc}") from None
-    if not head:
-        raise GeneratorError("empty file: not a BAM file")
-    if head.startswith(b"CRAM"):
-        raise GeneratorError("this is a CRAM file, not BAM")
-    if is_bgzf(head):
-        block = first_bgzf_block(path)
-        if block.startswith(b"BAM\x01"):
-            return
-        if block.startswith(b">"):
-            raise GeneratorError("this is a (bgzip-compressed) FASTA file, not BAM")
-        raise GeneratorError("not a BAM file (a bgzip file without the BAM signature)")
-    if head.startswith(b"@") or b"\t" in head:
-        raise GeneratorError("not a BAM file: it looks like SAM text (convert it with samtools view -b)")
-    if head.startswith(b">"):
-        raise GeneratorError("this is a FASTA file, not BAM")
-    raise GeneratorError("not a BAM file")
 
 
-class _IndexSizes:
-    """What the reference reads from the index to estimate a tile's size: per reference, the
-    compressed bytes of the chunks of each finest-level bin; plus the largest file offset."""
+class _IndexSizes(BinSizes):
+    """What the reference reads from a ``.bai``/``.csi`` to estimate a tile's size: per reference,
+    the compressed bytes of the chunks of each finest-level bin; plus the largest file offset."""
 
     def __init__(self, path):
         try:
-            with open(path, "rb") as handle:
-                data = handle.read()
+            index = load_index(path, kinds=("bai", "csi"))
         except OSError as exc:
             raise GeneratorError(f"cannot read the index: {exc.strerror or exc}") from None
-        try:
-            if data[:2] == b"\x1f\x8b":
-                data = gzip.decompress(data)  # .csi files are bgzip-compressed
-        except (OSError, EOFError, zlib.error):
+        except CompressionError:
             raise GeneratorError("the index does not decompress") from None
-        try:
-            self._parse(data)
-        except struct.error:
+        except IndexKindError:
+            raise GeneratorError("the index is neither a .bai nor a .csi file") from None
+        except IndexLayoutError:
+            raise GeneratorError("the .csi index has an unexpected layout") from None
+        except GeneratorError:
             raise GeneratorError("the index is truncated or damaged") from None
-
-    def _parse(self, data):
-        if data[:4] == b"BAI\x01":
-            csi, self.min_shift, depth, at = False, 14, 5, 4
-        elif data[:4] == b"CSI\x01":
-            self.min_shift, depth, aux = struct.unpack_from("<iii", data, 4)
-            csi, at = True, 16 + aux
-            if not (0 < self.min_shift < 32 and 0 <= depth < 11):
-                raise GeneratorError("the .csi index has an unexpected layout")
-        else:
-            raise GeneratorError("the index is neither a .bai nor a .csi file")
-        first = ((1 << 3 * depth) - 1) // 7  # first bin of the finest level
-        count = 1 << 3 * depth
-        pseudo = first + count + 1  # the metadata bin: counts, not offsets
-        (n_ref,) = struct.unpack_from("<i", data, at)
-        at += 4
-        if n_ref < 0:
-            raise GeneratorError("the index is damaged")
-        self.n_ref, self.max_offset, self.refs = n_ref, 0, []
-        for _ in range(n_ref):
-            (n_bin,) = struct.unpack_from("<i", data, at)
-            at += 4
-            keys, sizes = [], []
-            for _ in range(n_bin):
-                if csi:
-                    bin_no, _loffset, n_chunk = struct.unpack_from("<IQi", data, at)
-                    at += 16
-                else:
-                    bin_no, n_chunk = struct.unpack_from("<Ii", data, at)
-                    at += 8
-                chunks = struct.unpack_from(f"<{2 * n_chunk}Q", data, at)
-                at += 16 * n_chunk
-                if bin_no == pseudo or not chunks:
-                    continue
-                self.max_offset = max(self.max_offset, max(chunks[1::2]) >> 16)
-                if first <= bin_no < first + count:
-                    keys.append(bin_no - first)
-                    sizes.append(sum((end >> 16) - (beg >> 16) for beg, end in zip(chunks[0::2], chunks[1::2])))
-            if not csi:
-                (n_intv,) = struct.unpack_from("<i", data, at)
-                at += 4 + 8 * n_intv
-            order = np.argsort(keys, kind="stable")
-            self.refs.append((np.asarray(keys, dtype=np.int64)[order],
-                              np.concatenate([[0], np.cumsum(np.asarray(sizes, dtype=np.int64)[order])])))
-        if at > len(data):
-            raise struct.error
-
-    def estimate(self, tid, start, end):
-        """Compressed bytes in the finest bins from ``start >> min_shift`` to ``end >> min_shift``
-        (both included, as the reference's ``reg2bins`` gives them)."""
-        keys, cumulative = self.refs[tid]
-        lo = np.searchsorted(keys, start >> self.min_shift, side="left")
-        hi = np.searchsorted(keys, end >> self.min_shift, side="right")
-        return int(cumulative[hi] - cumulative[lo])
-
-
-def _file_version(path):
-    stat = os.stat(path)
-    return (os.path.realpath(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        super().__init__(index)
 
 
 class _BamFile:
@@ -203,11 +110,11 @@ class _BamFile:
         self.layout = bigwig._Layout(self.own_rows) if sum(self.lengths) else None
         self._lock = threading.Lock()
         self._pools = {}
-        self._sizes = {}
+        self._sizes = LRU()
 
     @contextmanager
     def handle(self, indexfile):
-        key = _file_version(indexfile)
+        key = file_version(indexfile)
         with self._lock:
             pool = self._pools.setdefault(key, [])
             handle = pool.pop() if pool else None
@@ -227,17 +134,15 @@ class _BamFile:
                 handle.close()
 
     def sizes(self, indexfile):
-        key = _file_version(indexfile)
-        with self._lock:
-            sizes = self._sizes.get(key)
+        key = file_version(indexfile)
+        sizes = self._sizes.get(key)
         if sizes is None:
             sizes = _IndexSizes(indexfile)
             if sizes.n_ref != len(self.references):
                 raise GeneratorError(f"the index does not belong to this BAM ({sizes.n_ref} references in the "
                                      f"index, {len(self.references)} in the BAM)")
-            with self._lock:
-                self._sizes = {k: v for k, v in self._sizes.items() if k[0] != key[0]}
-                self._sizes[key] = sizes
+            self._sizes.discard_where(lambda other: other.path == key.path)
+            sizes = self._sizes.setdefault(key, sizes)
         return sizes
 
 
@@ -264,145 +169,6 @@ def own_chromsizes(names, lengths):
     """``[(name, length)]`` in natural order, each name with its own length."""
     sizes = dict(zip(names, lengths))
     return [(name, int(sizes[name])) for name in genome.natural_sorted(names)]
-
-
-# --- reads -------------------------------------------------------------------------------------
-
-
-def cigar_substitutions(read):
-    """``[(position, op, length)]`` as the reference lists them: X, I, D, N ops along the read,
-    then soft/hard clips at either end (positions relative to the chromosome)."""
-    tuples = read.cigartuples
-    if not tuples:
-        return []
-    start = read.reference_start
-    end = start + read.query_length
-    subs, at = [], 0
-    for op, length in tuples:
-        if op == 8:  # X
-            subs.append((start + at, "X", length))
-            at += length
-        elif op == 1:  # I
-            subs.append((start + at, "I", length))
-        elif op == 2:  # D
-            subs.append((start + at, "D", length))
-            at += length
-        elif op == 3:  # N
-            subs.append((start + at, "N", length))
-            at += length
-        elif op in (0, 7):  # M, =
-            at += length
-    (first_op, first_length), (last_op, last_length) = tuples[0], tuples[-1]
-    if first_op == 4:
-        subs.append((start - first_length, "S", first_length))
-    if first_op == 5:
-        subs.append((start - first_length, "H", first_length))
-    if last_op == 4:
-        subs.append((end - last_length, "S", last_length))
-    if last_op == 5:
-        subs.append((end, "H", last_length))
-    return subs
-
-
-_MD_TOKEN = re.compile(r"(\d+)|\^([A-Za-z]*)|([A-Za-z])")
-
-
-def md_mismatches(tuples, reference_start, md, query_length):
-    """``[(query_pos, ref_pos)]`` of the mismatch letters of an MD tag that agrees exactly with
-    the cigar (its deletions are the D ops, its bases the M/=/X bases); else None.
-
-    This is what pysam's ``get_aligned_pairs(with_seq=True, matches_only=True)`` marks lowercase,
-    found without building the pairs of every base."""
-    matches, deletions = [], []  # (md start, md end, query start, reference start)
-    k = q = 0
-    r = reference_start
-    for op, length in tuples:
-        if op in (0, 7, 8):
-            matches.append((k, k + length, q, r))
-            k, q, r = k + length, q + length, r + length
-        elif op == 2:
-            deletions.append((k, length))
-            k, r = k + length, r + length
-        elif op == 3:
-            r += length
-        elif op in (1, 4):
-            q += length
-    if q != query_length:
-        return None
-    total, k, at, segment, found, out = k, 0, 0, 0, [], []
-    for token in _MD_TOKEN.finditer(md):
-        if token.start() != at:
-            return None
-        at = token.end()
-        number, deleted, letter = token.groups()
-        if number is not None:
-            k += int(number)
-        elif deleted is not None:
-            found.append((k, len(deleted)))
-            k += len(deleted)
-        else:
-            while segment < len(matches) and matches[segment][1] <= k:
-                segment += 1
-            if segment == len(matches) or matches[segment][0] > k:
-                return None
-            md_start, _, q0, r0 = matches[segment]
-            out.append((q0 + k - md_start, r0 + k - md_start))
-            k += 1
-    if at != len(md) or k != total or found != [d for d in deletions if d[1]]:
-        return None
-    return out
-
-
-def variants(read, sequence, md, start, end):
-    """``[(query_pos, ref_pos, query_base)]`` of the mismatches the MD tag marks, at reference
-    positions in ``[start, end]`` (both included, as the reference filters them)."""
-    if md is None:
-        return []  # pysam cannot build the reference without MD: the reference answers []
-    if isinstance(md, str):
-        if not _LETTER.search(_DELETIONS.sub("", md)):
-            return []  # no mismatch letters: nothing pysam would mark lowercase
-        found = md_mismatches(read.cigartuples or (), read.reference_start, md, len(sequence))
-        if found is not None:
-            return [(qpos, rpos, sequence[qpos]) for qpos, rpos in found if start <= rpos <= end]
-    try:  # an MD tag that does not fit the cigar: whatever pysam makes of it
-        pairs = read.get_aligned_pairs(with_seq=True, matches_only=True)
-    except (ValueError, AssertionError):  # no MD / "Invalid MD tag" (the reference fails: HTTP 500)
-        return []
-    return [(qpos, rpos, sequence[qpos]) for qpos, rpos, base in pairs
-            if start <= rpos <= end and base is not None and base.islower()]
-
-
-def empty_tile():
-    return {column: [] for column in COLUMNS}
-
-
-def add_reads(columns, reads, chr_offset, start, end):
-    """Append the mapped ``reads`` of one chromosome piece ``[start, end)`` to ``columns``."""
-    for read in reads:
-        if read.is_unmapped:
-            continue
-        suffix = ""
-        if read.is_paired:
-            if read.is_read1:
-                suffix = "_1"
-            if read.is_read2:
-                suffix = "_2"
-        reference_start = read.reference_start
-        reference_end = read.reference_end
-        md = read.get_tag("MD") if read.has_tag("MD") else None
-        sequence = read.query_sequence
-        columns["id"].append(read.query_name + suffix)
-        columns["from"].append(reference_start + chr_offset)
-        columns["to"].append((reference_end if reference_end is not None else reference_start) + chr_offset)
-        columns["md"].append(md if md is not None else "")
-        columns["chrName"].append(read.reference_name)
-        columns["chrOffset"].append(chr_offset)
-        columns["cigar"].append(read.cigarstring)
-        columns["mapq"].append(read.mapping_quality)
-        columns["tags.HP"].append(read.get_tag("HP") if read.has_tag("HP") else 0)
-        columns["strand"].append("-" if read.is_reverse else "+")
-        columns["variants"].append(variants(read, sequence, md, start, end) if sequence else [])
-        columns["cigars"].append(cigar_substitutions(read))
 
 
 def tile_reads(bam, handle, sizes, zoom, x, limit):
@@ -543,7 +309,7 @@ def tileset_info(source):
         "tile_size": TILE_SIZE,
         "chromsizes": [[name, length] for name, length in bam.own_rows],
         "max_zoom": max_zoom,
-        "max_tile_width": max_tile_width(source),
+        "max_tile_width": max_tile_width(source, GENERATOR),
     }
 
 
@@ -552,7 +318,7 @@ def tiles(source, requests, options=None):
     if bam.layout is None:
         raise GeneratorError("the BAM's reference sequences all have length 0")
     indexfile = _index_of(source)
-    limit = max_tile_width(source)
+    limit = max_tile_width(source, GENERATOR)
     with bam.handle(indexfile) as handle:
         return each_tile(
             requests,
@@ -573,4 +339,5 @@ GENERATOR = Generator(
     index_suffixes=(".bai", ".csi"),
     build_index=build_index,
     facts=bam_facts,
+    htsget=HtsgetFormat(endpoint="reads", format="BAM", ranged=True),
 )

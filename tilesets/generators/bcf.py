@@ -7,7 +7,7 @@ region. Facts stored at ingest: header end, contigs, size, EOF marker, MD5 (:fun
 import pysam
 
 from . import hts
-from .base import Generator, GeneratorError
+from .base import Generator, GeneratorError, HtsgetFormat
 from .cram import hts_quiet
 
 
@@ -26,4 +26,5 @@ def chromsizes(source):
     return [(name, length) for name, length in hts.bcf_header(source.datafile)["contigs"] if length]
 
 
-GENERATOR = Generator(filetype="bcf", validate=validate, chromsizes=chromsizes, facts=hts.bcf_facts)
+GENERATOR = Generator(filetype="bcf", validate=validate, chromsizes=chromsizes, facts=hts.bcf_facts,
+                      htsget=HtsgetFormat(endpoint="variants", format="BCF"))

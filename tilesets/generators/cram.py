@@ -9,8 +9,9 @@ import contextlib
 
 import pysam
 
+from ..formats.hts_headers import check_cram
 from . import hts
-from .base import Generator, GeneratorError
+from .base import Generator, GeneratorError, HtsgetFormat
 
 
 @contextlib.contextmanager
@@ -32,9 +33,7 @@ def _references(datafile):
 
 
 def validate(datafile, indexfile=None):
-    with open(datafile, "rb") as handle:
-        if handle.read(4) != b"CRAM":
-            raise GeneratorError("not a CRAM file")
+    check_cram(datafile)
     _references(datafile)
 
 
@@ -48,4 +47,5 @@ def chromsizes(source):
     return [tuple(row) for row in _references(source.datafile)]
 
 
-GENERATOR = Generator(filetype="cram", validate=validate, chromsizes=chromsizes, facts=facts)
+GENERATOR = Generator(filetype="cram", validate=validate, chromsizes=chromsizes, facts=facts,
+                      htsget=HtsgetFormat(endpoint="reads", format="CRAM"))

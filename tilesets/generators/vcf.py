@@ -16,29 +16,15 @@ from pathlib import Path
 
 import pysam
 
+from ..formats.hts_headers import check_bgzipped_vcf
 from . import hts
-from .base import Generator, GeneratorError
+from .base import Generator, GeneratorError, HtsgetFormat
 
 TBI_MAX = (1 << 29) - 1
 
 
-def _check_compression(datafile):
-    """Refuse anything but a BGZF-compressed VCF with a hint about what to do."""
-    with open(datafile, "rb") as handle:
-        head = handle.read(64)
-    if hts.is_bgzf(datafile):
-        return
-    if head[:2] == b"\x1f\x8b":
-        raise GeneratorError("gzip-compressed but not with bgzip: recompress it with bgzip (or bcftools view -Oz)")
-    if head.startswith(b"##fileformat=VCF") or head.startswith(b"#CHROM"):
-        raise GeneratorError("a plain-text VCF: sort it and compress it with bgzip (bcftools sort -Oz -o file.vcf.gz)")
-    if head.startswith(b"BCF"):
-        raise GeneratorError("an uncompressed BCF, not a VCF")
-    raise GeneratorError("not a bgzipped VCF file")
-
-
 def _header(datafile):
-    _check_compression(datafile)
+    check_bgzipped_vcf(datafile)
     return hts.vcf_header(datafile)
 
 
@@ -123,4 +109,5 @@ GENERATOR = Generator(
     index_suffixes=(".tbi", ".csi"),
     build_index=build_index,
     facts=hts.vcf_facts,
+    htsget=HtsgetFormat(endpoint="variants", format="VCF", ranged=True),
 )
