@@ -470,7 +470,7 @@ def test_demo_gene_annotations(tmp_path):
         ends = [int(v) for v in gene["fields"][13].rstrip(",").split(",")]
         assert starts[0] == int(start) and ends[-1] == int(end)
         assert all(s < e for s, e in zip(starts, ends)) and all(e < s for e, s in zip(ends, starts[1:]))
-    found = suggest.search(beddb.open_beddb(str(path)), zoom0[0]["name"][:3].lower())
+    found = beddb.GENERATOR.search(Source(str(path)), zoom0[0]["name"][:3].lower(), suggest.MAX_RESULTS)
     assert found and all(f["geneName"].startswith(zoom0[0]["name"][:3]) for f in found)
     again = demo_annotations.write_gene_annotations(tmp_path / "again.beddb")
     assert digest(again) == digest(path)  # seeded: the same file every time

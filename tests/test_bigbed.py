@@ -253,7 +253,7 @@ SOUND_RECORD = struct.pack("<III", 0, 5, 9) + b"a\t1\0"
     (SOUND_RECORD + struct.pack("<III", 0, 5, 9) + "gène".encode() + b"\0", "not ASCII \\(at 5-9\\)"),
 ], ids=["cut", "no-end", "backwards", "not-ascii"])
 def test_the_records_of_a_block_are_walked(tmp_path, block, reason):
-    from tilesets.generators.bbifile import _Corrupt, _Reader, _record_check
+    from tilesets.formats.bbifile import _Corrupt, _Reader, _record_check
 
     raw = tmp_path / "block"
     raw.write_bytes(block)
@@ -431,7 +431,7 @@ def test_pybbi_opens_the_file_the_check_read(test_bb, tmp_path):
     swapped in at the same path meanwhile is not what pybbi opens."""
     import bbi
 
-    from tilesets.generators.bbifile import inspect_bigbed
+    from tilesets.formats.bbifile import inspect_bigbed
 
     path = tmp_path / "swapped.bb"
     with open(test_bb[0], "rb") as original:

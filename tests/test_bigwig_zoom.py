@@ -1,4 +1,4 @@
-"""bigWig zoom levels summarised in numpy (tilesets/generators/bbizoom.py), against pybbi 0.4.2.
+"""bigWig zoom levels summarised in numpy (tilesets/formats/bbizoom.py), against pybbi 0.4.2.
 
 pybbi is the oracle: for windows where it summarises a zoom level, ``ZoomReader.summaries`` must
 return the very same float64 values, bit for bit (NaN positions and NaN/zero signs included).
@@ -17,7 +17,9 @@ import pytest
 
 from tests.bigwig_data import HGT, IN_FILE, chr3_intervals, truth_signal, write_bigwig
 from tests.helpers import in_threads
-from tilesets.generators import bbifile, bbizoom, bigwig
+from tilesets.formats import bbifile, bbizoom
+from tilesets.formats.lru import LRU
+from tilesets.generators import bigwig
 from tilesets.generators.base import GeneratorError, Source, TileRequest
 
 STATS = ("mean", "min", "max", "std")
@@ -274,7 +276,7 @@ def test_a_bin_with_too_many_records_falls_back_to_pybbi(files):
 
 
 def test_a_small_block_cache_stays_bounded(files, monkeypatch):
-    cache = bbizoom._BlockCache(100_000)
+    cache = LRU(max_bytes=100_000, size_of=bbizoom._charge)
     monkeypatch.setattr(bbizoom, "_blocks", cache)
     stored = []
     put = cache.put

@@ -16,7 +16,9 @@ import cooler
 from tests import cooler_data as data
 from tests.helpers import uploads
 from tilesets.generators import GeneratorError, Source, TileRequest, get
+from tilesets.formats import hdf5
 from tilesets.generators import cooler as gen
+from tilesets.generators import cooler_file, cooler_tiles
 from tilesets.ingest import IngestError, ingest_tileset
 from tilesets.models import Tileset
 
@@ -499,8 +501,8 @@ def test_replaced_file_is_reopened(files, tmp_path):
 def test_small_read_blocks_give_the_same_tiles(files, monkeypatch):
     ids = [f"u.3.{x}.{y}{t}" for x in range(4) for y in range(4) for t in ("", ".none")]
     before = make(files["mcool"], *ids)
-    monkeypatch.setattr(gen, "READ_BLOCK", 7)
-    monkeypatch.setattr(gen, "ARRAY_MAX_BYTES", 0)  # read index and weights in slices too
+    monkeypatch.setattr(cooler_tiles, "READ_BLOCK", 7)
+    monkeypatch.setattr(cooler_file.VECTORS, "max_vector_bytes", 0)  # read index and weights in slices too
     assert make(files["mcool"], *ids) == before
 
 
@@ -595,11 +597,11 @@ def test_bins_read_from_the_file_when_bin_size_is_unknown(files, tmp_path):
 
 
 def test_array_cache_is_bounded():
-    cache = gen._ArrayCache(max_bytes=1000)
+    cache = hdf5.VectorCache(max_bytes=1000, max_vector_bytes=1000)._arrays
     for key in range(5):
-        cache.get(key, lambda: np.zeros(50))  # 400 bytes each
-    assert list(cache._items) == [3, 4] and cache._bytes == 800
-    assert cache.get(3, lambda: pytest.fail("reloaded")) is cache._items[3]
+        cache.get_or_load(key, lambda: np.zeros(50))  # 400 bytes each
+    assert list(cache._items) == [3, 4] and cache.bytes == 800
+    assert cache.get_or_load(3, lambda: pytest.fail("reloaded")) is cache._items[3]
 
 
 # --- optional: byte-for-byte against clodius ------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 from tests import annotation_data as ad
 from tilesets import suggest
 from tilesets.generators import beddb
+from tilesets.generators.base import Source
 from tilesets.ingest import ingest_tileset
 
 CS = [("chr1", 60000), ("chr2", 41000), ("chr3", 17003)]
@@ -45,17 +46,22 @@ def names(found):
     return [item["geneName"] for item in found]
 
 
+def search(source, text, limit=suggest.MAX_RESULTS):
+    """The beddb generator's search capability, with the service's default limit."""
+    return beddb.GENERATOR.search(source, text, limit)
+
+
 @pytest.mark.parametrize("version", ["3", "2", None])
 def test_prefix_case_insensitive_ranked_by_importance(files, version):
-    handle = beddb.open_beddb(str(files[version]))
-    assert names(suggest.search(handle, "tp53")) == ["TP53", "TP53BP1"]
-    assert suggest.search(handle, "TP53") == [row("TP53"), row("TP53BP1")]
-    tp = suggest.search(handle, "Tp")
+    handle = Source(str(files[version]))
+    assert names(search(handle, "tp53")) == ["TP53", "TP53BP1"]
+    assert search(handle, "TP53") == [row("TP53"), row("TP53BP1")]
+    tp = search(handle, "Tp")
     assert names(tp) == ["TP53", "TP63", "TP53BP1", "tp73", "TPX15", "TPX14", "TPX13", "TPX12", "TPX11", "TPX10"]
-    assert "ATP5A1" not in names(suggest.search(handle, "tp", limit=100))  # a prefix, not a substring
-    assert names(suggest.search(handle, "p53")) == []
-    assert len(suggest.search(handle, "tpx", limit=100)) == 15 and len(suggest.search(handle, "tpx")) == 10
-    assert names(suggest.search(handle, "")) == ["ATP5A1", "TP53", "TP63", "ZED", "TP53BP1", "tp73", "TPX15", "TPX14",
+    assert "ATP5A1" not in names(search(handle, "tp", limit=100))  # a prefix, not a substring
+    assert names(search(handle, "p53")) == []
+    assert len(search(handle, "tpx", limit=100)) == 15 and len(search(handle, "tpx")) == 10
+    assert names(search(handle, "")) == ["ATP5A1", "TP53", "TP63", "ZED", "TP53BP1", "tp73", "TPX15", "TPX14",
                                                   "TPX13", "TPX12"]
 
 
@@ -63,17 +69,17 @@ def test_prefix_case_insensitive_ranked_by_importance(files, version):
 def test_wildcards_and_quotes_are_literal(files, version):
     path = files[version]
     before = hashlib.sha256(path.read_bytes()).hexdigest()
-    handle = beddb.open_beddb(str(path))
-    assert names(suggest.search(handle, "a_")) == ["A_B1"]  # not AXB1
-    assert names(suggest.search(handle, "A%")) == ["A%X"]
-    assert names(suggest.search(handle, "%")) == ["%PCT"]
-    assert names(suggest.search(handle, "_")) == ["_UND"]
-    assert names(suggest.search(handle, "a\\")) == ["A\\Z"]
-    assert suggest.search(handle, "a' OR 1=1 --") == []
-    assert suggest.search(handle, "'; DROP TABLE intervals; --") == []
-    assert suggest.search(handle, '" OR ""="') == []
+    handle = Source(str(path))
+    assert names(search(handle, "a_")) == ["A_B1"]  # not AXB1
+    assert names(search(handle, "A%")) == ["A%X"]
+    assert names(search(handle, "%")) == ["%PCT"]
+    assert names(search(handle, "_")) == ["_UND"]
+    assert names(search(handle, "a\\")) == ["A\\Z"]
+    assert search(handle, "a' OR 1=1 --") == []
+    assert search(handle, "'; DROP TABLE intervals; --") == []
+    assert search(handle, '" OR ""="') == []
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
-    assert len(suggest.search(handle, "t")) == 10
+    assert len(search(handle, "t")) == 10
 
 
 # --- through the HTTP API ------------------------------------------------------------------------

@@ -1,24 +1,20 @@
-"""Gene-name autocomplete from a beddb gene-annotation tileset (``/api/v1/suggest/``, api.md §4.13).
+"""Gene-name autocomplete (``/api/v1/suggest/``) from a tileset whose filetype can search.
 
-``suggestions(uid, text, user)`` answers the annotations whose gene name (BED column 4) starts
-with ``text``, case-insensitively (ASCII, as SQLite's LIKE), most important first, at most
-``MAX_RESULTS``::
+``suggestions(uid, text, user)`` answers the entries of tileset ``uid`` whose gene name starts
+with ``text`` (case-insensitively), most important first, at most ``MAX_RESULTS``::
 
     [{"chr": "chr17", "txStart": 7565097, "txEnd": 7590856, "score": 12.5, "geneName": "TP53"}, ...]
 
-``chr``, ``txStart``, ``txEnd`` and ``geneName`` are BED columns 1–4 of the entry, ``score`` its
-importance, as the reference gives them. Differences from the reference: it matched the text
-anywhere in the whole BED line (``fields LIKE '%text%'``) with the text pasted into the SQL
-(injectable, ``%``/``_`` acting as wildcards); here the text is bound as a parameter and its
-``%``, ``_`` and ``\\`` are matched literally. Private tilesets follow the visibility rule.
+The search itself is the filetype's: the generator's ``search`` capability (see
+docs/filetypes.md), found through the registry. Private tilesets follow the visibility rule.
 """
 
 import logging
-import sqlite3
+
+from higlass_server.exceptions import ServiceError
 
 from . import generators
 from .access import visible_tilesets
-from .generators.beddb import open_beddb, text as as_text
 from .models import Tileset
 from .tiles import source_of
 
@@ -27,30 +23,23 @@ logger = logging.getLogger("tilesets")
 MAX_RESULTS = 10
 MAX_TEXT = 256  # characters of ``ac``
 
-# Version 3 files have the gene name in its own column; older ones only in the BED line, so
-# the line is pre-filtered in SQL and column 4 is checked in Python.
-_BY_NAME = """SELECT importance, chrOffset, startPos, endPos, fields FROM intervals
-              WHERE name LIKE ? ESCAPE '\\' ORDER BY importance DESC, id LIMIT ?"""
-_BY_FIELDS = """SELECT importance, chrOffset, startPos, endPos, fields FROM intervals
-                WHERE fields LIKE ? ESCAPE '\\' ORDER BY importance DESC, id"""
+
+class SuggestError(ServiceError):
+    """Bad input (400), a tileset not found or not visible (404), or a file that cannot be read
+    (500)."""
 
 
-class SuggestError(Exception):
-    def __init__(self, message, status=400):
-        super().__init__(message)
-        self.status = status
-
-
-def escape_like(value):
-    """``value`` as a LIKE pattern that matches it literally (escape character ``\\``)."""
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _searchable():
+    """The filetypes that offer a search, as the messages name them (e.g. "beddb")."""
+    return ", ".join(sorted(generators.offering("search")))
 
 
 def suggestions(uid, text, user, limit=MAX_RESULTS):
     """The suggestions for ``text`` from tileset ``uid`` as seen by ``user``; SuggestError with an
-    HTTP status otherwise (400 bad input or not a beddb, 404 unknown or not visible)."""
+    HTTP status otherwise (400 bad input or a filetype without search, 404 unknown or not
+    visible, 500 unreadable)."""
     if not uid:
-        raise SuggestError("Give the gene-annotation (beddb) tileset as ?d=<uid>.")
+        raise SuggestError(f"Give the gene-annotation ({_searchable()}) tileset as ?d=<uid>.")
     if text is None:
         raise SuggestError("Give the beginning of a gene name as ?ac=<text>.")
     if len(text) > MAX_TEXT:
@@ -58,59 +47,16 @@ def suggestions(uid, text, user, limit=MAX_RESULTS):
     tileset = visible_tilesets(user, Tileset.objects.filter(uuid=uid)).first()
     if tileset is None:
         raise SuggestError(f"Suggestion source file not found: no tileset with uid {uid}.", 404)
-    if tileset.filetype != "beddb":
+    generator = generators.get(tileset.filetype)
+    if generator is None or generator.search is None:
         raise SuggestError(
-            f"Tileset {uid} is a {tileset.filetype} tileset; gene names are suggested from beddb "
+            f"Tileset {uid} is a {tileset.filetype} tileset; gene names are suggested from {_searchable()} "
             "(gene-annotation) tilesets only."
         )
     try:
-        handle = open_beddb(source_of(tileset).datafile)
-        return search(handle, text, limit)
+        return generator.search(source_of(tileset), text, limit)
     except generators.GeneratorError as exc:
         raise SuggestError(f"Unable to read tileset {uid}: {exc}", 500) from None
-    except sqlite3.Error as exc:
+    except Exception as exc:  # the file's own library failed (e.g. sqlite3.Error)
         logger.exception("suggest on %s failed", uid)
         raise SuggestError(f"Unable to read tileset {uid} ({type(exc).__name__}).", 500) from None
-
-
-def search(handle, text, limit=MAX_RESULTS):
-    """Up to ``limit`` entries of an open beddb whose gene name starts with ``text``."""
-    pattern = escape_like(text)
-    out = []
-    with handle.connection() as conn:
-        if handle.version >= 3:
-            for row in conn.execute(_BY_NAME, (pattern + "%", limit)):
-                out.append(_suggestion(row))
-            return out
-        prefix = text.lower()
-        for row in conn.execute(_BY_FIELDS, ("%" + pattern + "%", )):
-            parts = (as_text(row[4]) or "").split("\t")
-            if len(parts) > 3 and parts[3].lower().startswith(prefix):
-                out.append(_suggestion(row))
-                if len(out) >= limit:
-                    break
-    return out
-
-
-def _int(value, fallback):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return fallback
-
-
-def _suggestion(row):
-    importance, offset, start, end, fields = row
-    parts = (as_text(fields) or "").split("\t")
-    parts += [""] * (4 - len(parts))
-    if isinstance(offset, int) and isinstance(start, int) and isinstance(end, int):
-        relative = (start - offset, end - offset)
-    else:
-        relative = (None, None)
-    return {
-        "chr": parts[0],
-        "txStart": _int(parts[1], relative[0]),
-        "txEnd": _int(parts[2], relative[1]),
-        "score": importance,
-        "geneName": parts[3],
-    }

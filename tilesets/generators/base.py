@@ -9,16 +9,15 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from higlass_server.exceptions import ServiceError
+from ..formats.errors import FormatError
 
 logger = logging.getLogger("tilesets")
 
-
-class GeneratorError(ServiceError):
-    """The file cannot be read as this filetype, or the tile request does not fit the file.
-
-    A ServiceError (400 by default): where one reaches the HTTP floor unhandled it is answered as
-    bad input; the tile service catches it per tileset and per tile."""
+# The file cannot be read as this filetype, or the tile request does not fit the file. The one
+# error class of the generators and the formats below them (defined there, so that what the
+# formats raise is the generators' error too): a ServiceError (400 by default) that the tile
+# service catches per tileset and per tile.
+GeneratorError = FormatError
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ class Generator:
     # True for filetypes whose chromosome order comes from the chromsizes tileset of the same
     # coordSystem (bigWig, bigBed, FASTA): the service then passes
     # Source.context["chromsizes"] = [(name, length), ...] when exactly one such tileset exists,
-    # and ingest checks the file's chromosomes against the chromsizes tilesets (api.md §7.1).
+    # and ingest checks the file's chromosomes against the chromsizes tilesets.
     uses_coord_chromsizes: bool = False
     # True for the filetype that describes an assembly (chromsizes-tsv): a chromsizes tileset of
     # this filetype is where the services take a coordSystem's chromosome order from.

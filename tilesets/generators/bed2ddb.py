@@ -1,5 +1,5 @@
 """bed2ddb: 2-D annotations (rectangles, e.g. domains or loops) in SQLite, as written by
-``clodius aggregate bedpe`` (tiles.md §9).
+``clodius aggregate bedpe`` (see docs/filetypes.md).
 
 Layout read (version 1)::
 
@@ -16,8 +16,9 @@ with no rectangle is absent from the answer, as are positions outside the zoom l
 Files are opened and shared as beddb files are (read-only, a connection pool per file version).
 """
 
+from ..formats.sqlite import text
 from .base import Generator, GeneratorError, each_tile
-from .beddb import READ_ERRORS, SqliteFile, opener, text, validate_file
+from .beddb import READ_ERRORS, SqliteFile, opener, validate_file
 
 FILETYPE = "bed2ddb"
 
@@ -43,7 +44,7 @@ class Bed2dDb(SqliteFile):
         self.check_query(_TILE_QUERY, (0, 0.0, 1.0, 0.0, 1.0))
 
     def tile(self, zoom, x, y):
-        """The rectangles of tile (zoom, x, y): a list of dicts, empty when none (§9.3)."""
+        """The rectangles of tile (zoom, x, y): a list of dicts, empty when none."""
         width = self.tile_width(zoom)
         try:
             x_start, y_start = width * x, width * y

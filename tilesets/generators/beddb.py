@@ -1,4 +1,5 @@
-"""beddb: 1-D annotations in SQLite, as written by ``clodius aggregate bedfile`` (tiles.md §8).
+"""beddb: 1-D annotations in SQLite, as written by ``clodius aggregate bedfile`` (see
+docs/filetypes.md).
 
 Layout read (version 3, the current one; versions 1 and 2 are served too)::
 
@@ -15,24 +16,28 @@ coarsest zoom at which it appears (entries placed by decreasing importance, at m
 ``w = max_width / 2^z`` and lists every entry of zoom ≤ z that touches it — an entry spanning
 several tiles is in each of them. Every requested tile answers, ``[]`` when empty.
 
-The files are opened read-only (``mode=ro``; ``immutable=1`` unless the database uses a WAL or
-has a journal beside it) and shared by the threads of the process through a small pool of
-connections per file version (:class:`SqliteFile`, cached with ``OpenFiles``). Every query binds
-its values; nothing from a request is pasted into SQL.
+The files are opened read-only and shared by the threads of the process through a small pool of
+connections per file version (:class:`tilesets.formats.sqlite.Database`, cached with
+``OpenFiles``). Every query binds its values; nothing from a request is pasted into SQL.
+
+The gene-name search of ``/api/v1/suggest/`` is this filetype's ``search`` capability
+(:func:`search`).
 """
 
 import math
-import os
 import sqlite3
-import threading
-from contextlib import contextmanager
-from pathlib import Path
 
+from ..formats.errors import one_line
+from ..formats.openfiles import OpenFiles
+from ..formats.sqlite import Database, text
 from .base import Generator, GeneratorError, each_tile
-from .files import OpenFiles
 
 FILETYPE = "beddb"
-SQLITE_MAGIC = b"SQLite format 3\x00"
+# SQLite keeps 2 MB of pages per connection by default; tiles walk the R-tree and the intervals
+# again and again, so a larger page cache saves most of the file reads (about a quarter of a
+# 128 kb tile's time in `make bench`). A bound, not a reservation: a sync worker uses one
+# connection per open file, so at most PAGE_CACHE_KB × the open files (OpenFiles keeps 64) per
+# filetype and process.
 PAGE_CACHE_KB = 4096  # SQLite page cache per connection
 POOL_SIZE = 8  # idle connections kept per file; more are opened under load and closed after use
 SUPPORTED_VERSIONS = (1, 2, 3)
@@ -50,7 +55,7 @@ _INDEX_COLUMNS = {
     2: ("rStartZoomLevel", "rEndZoomLevel", "rStartPos", "rEndPos"),
     3: ("rStartZoomLevel", "rEndZoomLevel", "rStartPos", "rEndPos"),
 }
-# Selection of a tile's rows (tiles.md §8.3); the exact integer test follows in Python.
+# Selection of a tile's rows; the exact integer test (an entry touching the tile) follows in Python.
 _TILE_QUERIES = {
     1: """SELECT startPos, endPos, chrOffset, importance, fields, uid
           FROM intervals, position_index
@@ -67,113 +72,26 @@ _TILE_QUERIES = {
 }
 
 
-# --- an SQLite tileset file, shared by threads --------------------------------------------------
+# Gene-name search (suggest). Version 3 files have the name in its own column; older ones only in
+# the BED line, so the line is pre-filtered in SQL and column 4 is checked in Python.
+_SEARCH_BY_NAME = """SELECT importance, chrOffset, startPos, endPos, fields FROM intervals
+                     WHERE name LIKE ? ESCAPE '\\' ORDER BY importance DESC, id LIMIT ?"""
+_SEARCH_BY_FIELDS = """SELECT importance, chrOffset, startPos, endPos, fields FROM intervals
+                       WHERE fields LIKE ? ESCAPE '\\' ORDER BY importance DESC, id"""
 
 
-def text(value):
-    """A TEXT value as str (clodius under Python 2 could store BLOBs)."""
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value).decode("utf-8", errors="replace")
-    return value
+# --- an SQLite tileset file (beddb, bed2ddb) ---------------------------------------------------
 
 
-def _one_line(exc, path):
-    return " ".join(str(exc).replace(str(path), os.path.basename(str(path))).split())
-
-
-def _uses_journal(path):
-    """True when the database is in WAL mode or a rollback journal / WAL file lies beside it:
-    then it must not be opened ``immutable`` (the pages in those files would be ignored)."""
-    if os.path.exists(f"{path}-wal") or os.path.exists(f"{path}-journal"):
-        return True
-    with open(path, "rb") as handle:
-        header = handle.read(20)
-    return len(header) >= 20 and (header[18] == 2 or header[19] == 2)
-
-
-class SqliteFile:
-    """An SQLite tileset file opened read-only, with its schema and its ``tileset_info`` row.
-
-    ``connection()`` lends a connection to one thread at a time (a pool; connections are created
-    with ``check_same_thread=False`` and never used by two threads at once).
-    """
+class SqliteFile(Database):
+    """An annotation tileset file with its schema and its ``tileset_info`` row, opened read-only
+    (a pool of connections, :class:`tilesets.formats.sqlite.Database`)."""
 
     def __init__(self, path):
-        self.path = str(path)
-        try:
-            with open(self.path, "rb") as handle:
-                magic = handle.read(len(SQLITE_MAGIC))
-        except FileNotFoundError:
-            raise GeneratorError("the file does not exist") from None
-        except OSError as exc:
-            raise GeneratorError(f"cannot read the file: {exc.strerror or exc}") from None
-        if magic != SQLITE_MAGIC:
-            raise GeneratorError("not an SQLite database")
-        self._uri = Path(self.path).resolve().as_uri() + "?mode=ro"
-        if not _uses_journal(self.path):
-            self._uri += "&immutable=1"
-        self._lock = threading.Lock()
-        self._idle = []
-        self._closed = False
-        try:
-            with self.connection() as conn:
-                self._read_schema(conn)
-        except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
-            self.close()
-            raise GeneratorError(f"unreadable SQLite file: {_one_line(exc, self.path)}") from None
-        except GeneratorError:
-            self.close()
-            raise
-
-    def _connect(self):
-        conn = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
-        try:
-            conn.execute("PRAGMA query_only = 1")
-            # SQLite keeps 2 MB of pages per connection by default; tiles walk the R-tree and the
-            # intervals again and again, so a larger page cache saves most of the file reads
-            # (about a quarter of a 128 kb tile's time in `make bench`). A bound, not a
-            # reservation: a sync worker uses one connection per open file, so at most
-            # PAGE_CACHE_KB × the open files (OpenFiles keeps 64) per filetype and process.
-            conn.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KB}")
-        except sqlite3.DatabaseError:
-            conn.close()
-            raise
-        return conn
-
-    @contextmanager
-    def connection(self):
-        with self._lock:
-            conn = self._idle.pop() if self._idle else None
-        if conn is None:
-            try:
-                conn = self._connect()
-            except sqlite3.Error as exc:
-                raise GeneratorError(f"cannot open the SQLite file: {_one_line(exc, self.path)}") from None
-        try:
-            yield conn
-        finally:
-            with self._lock:
-                keep = not self._closed and len(self._idle) < POOL_SIZE
-                if keep:
-                    self._idle.append(conn)
-            if not keep:
-                conn.close()
-
-    def close(self):
-        """Close the idle connections; those lent out close when they come back."""
-        with self._lock:
-            self._closed = True
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
+        super().__init__(path, page_cache_kb=PAGE_CACHE_KB, pool_size=POOL_SIZE)
 
     def _read_schema(self, conn):
-        names = [text(row[0]) for row in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")]
-        self.tables = {}
-        for name in names:
-            if name in ("tileset_info", "intervals", "position_index", "tiles"):
-                self.tables[name] = [text(row[1]) for row in conn.execute(f'PRAGMA table_info("{name}")')]
+        self.tables = self.table_columns(conn, ("tileset_info", "intervals", "position_index", "tiles"))
         missing = [t for t in ("tileset_info", "intervals", "position_index") if t not in self.tables]
         if missing:
             raise GeneratorError(
@@ -242,19 +160,8 @@ class SqliteFile:
         if absent:
             raise GeneratorError(f"the {table} table has no {', '.join(absent)} column{'s' if len(absent) > 1 else ''}")
 
-    def check_query(self, sql, params):
-        """Run a query once (LIMIT 1) to prove the file answers it (ingest only)."""
-        with self.connection() as conn:
-            conn.execute(f"SELECT * FROM ({sql}) LIMIT 1", params).fetchall()
-
-    def integrity_check(self):
-        with self.connection() as conn:
-            result = [text(r[0]) for r in conn.execute("PRAGMA quick_check(3)")]
-        if result != ["ok"]:
-            raise GeneratorError(f"the SQLite file is damaged: {'; '.join(result)}")
-
     def info_dict(self):
-        """The keys shared by beddb and bed2ddb tileset_info (raw row values, §8.2 / §9.2)."""
+        """The keys shared by beddb and bed2ddb tileset_info (the row's values as stored)."""
         row = self.row
         return {
             "zoom_step": row[0], "max_length": row[1], "assembly": row[2], "chrom_names": row[3],
@@ -276,7 +183,7 @@ def validate_file(cls, datafile):
         handle.check_all()
         handle.integrity_check()
     except sqlite3.DatabaseError as exc:
-        raise GeneratorError(f"unreadable SQLite file: {_one_line(exc, datafile)}") from None
+        raise GeneratorError(f"unreadable SQLite file: {one_line(exc, datafile)}") from None
     finally:
         handle.close()
 
@@ -303,7 +210,7 @@ class BedDb(SqliteFile):
         self.check_query(self.query, (0, 0.0, 1.0))
 
     def tile(self, zoom, x):
-        """The annotations of tile (zoom, x): a list of dicts (§8.3)."""
+        """The annotations of tile (zoom, x): a list of dicts."""
         width = self.tile_width(zoom)
         try:
             start = width * x
@@ -333,6 +240,57 @@ class BedDb(SqliteFile):
         return out
 
 
+    def search(self, typed, limit):
+        """Up to ``limit`` entries whose gene name (BED column 4) starts with ``typed``,
+        case-insensitively (ASCII, as SQLite's LIKE), most important first. The text is bound
+        as a parameter, its ``%``, ``_`` and ``\\`` matched literally."""
+        pattern = escape_like(typed)
+        out = []
+        with self.connection() as conn:
+            if self.version >= 3:
+                return [_suggestion(row) for row in conn.execute(_SEARCH_BY_NAME, (pattern + "%", limit))]
+            prefix = typed.lower()
+            for row in conn.execute(_SEARCH_BY_FIELDS, ("%" + pattern + "%",)):
+                parts = (text(row[4]) or "").split("\t")
+                if len(parts) > 3 and parts[3].lower().startswith(prefix):
+                    out.append(_suggestion(row))
+                    if len(out) >= limit:
+                        break
+        return out
+
+
+def escape_like(value):
+    """``value`` as a LIKE pattern that matches it literally (escape character ``\\``)."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _int(value, fallback):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return fallback
+
+
+def _suggestion(row):
+    """``{"chr", "txStart", "txEnd", "score", "geneName"}``: BED columns 1-4 of the entry and its
+    importance, as the reference gives them (the position from the entry when a column is not
+    a number)."""
+    importance, offset, start, end, fields = row
+    parts = (text(fields) or "").split("\t")
+    parts += [""] * (4 - len(parts))
+    if isinstance(offset, int) and isinstance(start, int) and isinstance(end, int):
+        relative = (start - offset, end - offset)
+    else:
+        relative = (None, None)
+    return {
+        "chr": parts[0],
+        "txStart": _int(parts[1], relative[0]),
+        "txEnd": _int(parts[2], relative[1]),
+        "score": importance,
+        "geneName": parts[3],
+    }
+
+
 open_beddb = opener(BedDb)
 
 
@@ -358,6 +316,11 @@ def chromsizes(source):
     return list(open_beddb(source.datafile).chromsizes)
 
 
+def search(source, text, limit):
+    """The suggest capability: see :meth:`BedDb.search`."""
+    return open_beddb(source.datafile).search(text, limit)
+
+
 GENERATOR = Generator(
     filetype=FILETYPE,
     validate=validate,
@@ -365,4 +328,5 @@ GENERATOR = Generator(
     tiles=tiles,
     chromsizes=chromsizes,
     dimensions=1,
+    search=search,
 )

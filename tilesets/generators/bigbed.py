@@ -1,14 +1,14 @@
-"""bigBed: 1-D annotations (tiles.md §13), read with pybbi.
+"""bigBed: 1-D annotations, read with pybbi (see docs/filetypes.md).
 
 The reference is higlass-server + clodius 0.18/0.20 with pybbi (0.22.2 cannot serve bigBed).
 
-tileset_info is the bigWig one (§5.3, the reference calls clodius' bigWig function for both):
+tileset_info is the bigWig one (the reference calls clodius' bigWig function for both):
 ``min_pos``, ``max_pos`` (genome length), ``max_width``, ``tile_size`` 1024, ``max_zoom``,
 ``chromsizes`` and bigWig's ``aggregation_modes``/``range_modes``. The chromosome order is the
-same as for bigWig (§5.1, §15): the chromsizes tileset of the coordSystem when the service found
+same as for bigWig: the chromsizes tileset of the coordSystem when the service found
 exactly one (``Source.context["chromsizes"]``), else the file's own chromosomes in natural order.
 
-A tile ``z.x[.significant]`` is the bigWig tile span (§5.2) split at chromosome boundaries; for
+A tile ``z.x[.significant]`` is the bigWig tile span split at chromosome boundaries; for
 each piece the intervals pybbi reports as overlapping it are kept whole, at most
 ``MAX_ELEMENTS`` (200) per piece: when there are more, those whose score (5th BED field as an
 integer, else 0) reaches the ``1 - 200/count`` quantile of the piece's scores, and if still more
@@ -19,13 +19,13 @@ than 200, a sample of 200 in file order. Each interval becomes::
      "uid": stable id of the BED line, "xStart": chrOffset + start, "xEnd": chrOffset + end}
 
 The first three keys are the reference's, with its values; ``uid``/``xStart``/``xEnd`` complete
-the beddb entry shape (§8.3) for clients that key annotations by ``uid``.
+the beddb entry shape for clients that key annotations by ``uid``.
 
 Deliberate differences from the reference (which only change answers the reference gets wrong):
 
 * when the quantile threshold leaves 200 or fewer intervals the reference returns none for that
   piece (its result list is only filled in the sampling branch); we return the thresholded ones,
-  as §13 describes;
+  as the selection rule above says;
 * the sample is drawn with a generator seeded by the tile and the piece, so a tile is the same
   every time it is made (the reference draws at random per request);
 * a chromosome of the assembly that is longer than in the file, asked past the file's end, gives
@@ -33,24 +33,23 @@ Deliberate differences from the reference (which only change answers the referen
   is a per-tile error (the reference: 500).
 
 pybbi wraps the UCSC library, whose error handler ends the whole process on a malformed file.
-Nothing reaches pybbi before :func:`.bbifile.inspect_bigbed` has checked the file in Python: the
-header, zoom, chromosome-tree and R-tree checks shared with bigWig (:func:`.bbifile.check_bbi`),
-plus the autoSql text and, at ingest, every data record of every block.
+Nothing reaches pybbi before :mod:`tilesets.formats.bbifile` has checked the file in Python: the
+header, zoom, chromosome-tree and R-tree checks shared with bigWig (``check_bbi``), plus the
+autoSql text and, at ingest, every data record of every block.
 """
 
 import hashlib
 import random
 import threading
 
-import bbi
 import numpy as np
 
+from ..formats import pybbi
+from ..formats.openfiles import OpenFiles
 from .base import Generator, GeneratorError, each_tile
-from .bbifile import file_sizes, inspect_bigbed, validate_with
 from .bigwig import (  # shared with bigWig: layout, zoom math, modes
     TILE_SIZE, _Layout, _layout, layout_info, own_chromsizes,
 )
-from .files import OpenFiles
 
 
 DEFAULT_RANGE_MODE = "significant"
@@ -65,14 +64,8 @@ DEFAULT_SCORE = 0
 class _BigBedFile:
     """An open pybbi handle with the file's chromosomes; fetches are serialised by a lock."""
 
-    def __init__(self, path):
-        def open_checked(checked):  # pybbi on the file the quick check just read
-            try:
-                return bbi.open(checked)
-            except (OSError, ValueError) as exc:
-                raise GeneratorError(f"cannot open the bigBed: {exc}") from None
-
-        self.handle = inspect_bigbed(path, deep=False, then=open_checked)
+    def __init__(self, location):
+        self.handle = pybbi.open_checked(location, "bigBed")
         if not self.handle.is_bigbed:
             raise GeneratorError("not a bigBed file")
         self.sizes = dict(self.handle.chromsizes)
@@ -94,7 +87,7 @@ _open_files = OpenFiles(_BigBedFile, maxsize=64, what="the file")
 _open = _open_files.get
 
 
-# --- selection (§13) ----------------------------------------------------------------------
+# --- selection -----------------------------------------------------------------------------
 
 
 def score_of(fields):
@@ -200,12 +193,12 @@ def _limits(request):
 
 
 def validate(datafile, indexfile=None):
-    validate_with(datafile, inspect_bigbed, "bigBed")
+    pybbi.validate(datafile, "bigBed")
 
 
 def chromsizes(source):
     """The file's own chromosomes in natural order (not the coordSystem's)."""
-    return own_chromsizes(file_sizes(source.datafile, inspect_bigbed, "bigBed"))
+    return own_chromsizes(pybbi.chromsizes(source.datafile, "bigBed"))
 
 
 def tileset_info(source):

@@ -1,4 +1,4 @@
-"""bigWig: 1-D numeric tracks (tiles.md §5), read with pybbi.
+"""bigWig: 1-D numeric tracks, read with pybbi (see docs/filetypes.md).
 
 The JSON is the one the reference server gives (higlass-server + clodius 0.18/0.20 with pybbi):
 ``max_pos`` is the genome length, the modes are dicts, and a chromosome end that does not fall on
@@ -6,32 +6,31 @@ a bin boundary drops the chromosome's last (partial) bin.
 
 Chromosome order: the chromsizes tileset of the bigWig's coordSystem when the service found
 exactly one (``Source.context["chromsizes"]``), else the file's own chromosomes in clodius'
-"natural" order (:func:`natural_sorted`, §15).
+"natural" order (:func:`natural_sorted`).
 
 pybbi wraps the UCSC library, whose error handler ends the whole process on a malformed file.
-So nothing reaches pybbi before :func:`inspect_bigwig` has checked the file's structure in
-Python: ``validate`` (ingest) does the full check, including every compressed data block, and
-opening a file for tiles does the cheap part again (header, zoom levels, chromosome tree, index
-roots; :class:`bbizoom.ZoomReader` runs it).
+So nothing reaches pybbi before the formats floor has checked the file's structure in Python
+(:mod:`tilesets.formats.bbifile`): ``validate`` (ingest) does the full check, including every
+compressed data block, and opening a file for tiles does the cheap part again (header, zoom
+levels, chromosome tree, index roots; :class:`~tilesets.formats.bbizoom.ZoomReader` runs it).
 
-Where pybbi would summarise a window from a zoom level (coarse tiles), :mod:`.bbizoom` computes
-the same numbers, bit for bit, from zoom blocks it keeps decoded in memory; pybbi still reads the
-raw data for finer windows and every case :mod:`.bbizoom` declines.
+Where pybbi would summarise a window from a zoom level (coarse tiles),
+:mod:`tilesets.formats.bbizoom` computes the same numbers, bit for bit, from zoom blocks it keeps
+decoded in memory; pybbi still reads the raw data for finer windows and every case it declines.
 """
 
 import functools
 import threading
 
-import bbi
 import numpy as np
 
+from ..formats import pybbi
+from ..formats.bbizoom import ZoomReader
+from ..formats.openfiles import OpenFiles
 from . import genome
 from .base import Generator, GeneratorError, each_tile
-from .bbifile import file_sizes, inspect_bigwig, validate_with
-from .bbizoom import ZoomReader
-from .genome import natural_sorted
 from .dense import format_dense_tile
-from .files import OpenFiles
+from .genome import natural_sorted
 
 
 TILE_SIZE = 1024
@@ -64,11 +63,11 @@ class _Layout:
         self.total = self.offsets[-1]
         if self.total <= 0:
             raise GeneratorError("the tileset has no chromosomes")
-        # §5.2: numpy log2 on the float, then ceil (as clodius does it).
+        # numpy log2 on the float, then ceil (as clodius does it).
         self.max_zoom = int(np.ceil(np.log2(np.ceil(self.total / TILE_SIZE))))
 
     def pieces(self, start, end):
-        """(chromosome index, start, end) pieces of absolute [start, end), §5.4."""
+        """(chromosome index, start, end) pieces of absolute [start, end) (see genome.pieces)."""
         return genome.pieces(self.offsets, self.lengths, start, end)
 
 
@@ -76,13 +75,13 @@ class _BigWigFile:
     """An open pybbi handle with the file's chromosomes (pybbi fetches are serialised by a lock)
     and the file's zoom levels for :mod:`.bbizoom`."""
 
-    def __init__(self, path):
-        self.zooms = ZoomReader(path)  # also the structure check that must precede pybbi
+    def __init__(self, location):
+        self.zooms = ZoomReader(location)  # also the structure check that must precede pybbi
         try:
-            self.handle = bbi.open(self.zooms.pinned_path(path))  # the file just checked
-        except (OSError, ValueError) as exc:
+            self.handle = pybbi.open_path(self.zooms.pinned_path(location), "bigWig")  # the file just checked
+        except GeneratorError:
             self.zooms.close()
-            raise GeneratorError(f"cannot open the bigWig: {exc}") from None
+            raise
         self.sizes = dict(self.handle.chromsizes)
         self.lock = threading.Lock()
         self.own_layout = _Layout(own_chromsizes(self.sizes))
@@ -116,12 +115,12 @@ def _layout(source, bigwig):
 
 
 def validate(datafile, indexfile=None):
-    validate_with(datafile, inspect_bigwig, "bigWig")
+    pybbi.validate(datafile, "bigWig")
 
 
 def chromsizes(source):
     """The file's own chromosomes in natural order (not the coordSystem's)."""
-    return own_chromsizes(file_sizes(source.datafile, inspect_bigwig, "bigWig"))
+    return own_chromsizes(pybbi.chromsizes(source.datafile, "bigWig"))
 
 
 def _modes(pairs):
@@ -129,7 +128,7 @@ def _modes(pairs):
 
 
 def layout_info(layout, modes=True):
-    """The tileset_info of §5.3 for a chromosome layout, with bigWig's aggregation and range modes
+    """The 1-D tileset_info of a chromosome layout, with bigWig's aggregation and range modes
     (bigBed gives them too) or without (FASTA)."""
     info = {
         "min_pos": [0],

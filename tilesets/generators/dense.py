@@ -1,4 +1,4 @@
-"""The dense tile encodings of tiles.md §3, shared by every numeric filetype.
+"""The dense tile encodings shared by every numeric filetype (see docs/filetypes.md).
 
 A dense tile carries the raw little-endian bytes of a flat float array, base64-encoded, with
 ``dtype`` float16 when every value fits float16 exactly enough (no NaN, strictly inside ±65504),
@@ -21,7 +21,7 @@ def _fits_float16(low, high, has_nan):
 
 
 def format_dense_tile(data):
-    """§3.1 (cooler, bigWig): ``{min_value, max_value, dense, size, dtype}``.
+    """The tile of cooler and bigWig: ``{min_value, max_value, dense, size, dtype}``.
 
     ``min_value``/``max_value`` ignore NaN and are the string ``"NaN"`` when there is no number.
     ``size`` is the number of columns of a 2-D array (range modes), else 1.
@@ -62,7 +62,7 @@ def _plain_choice(data):
 
 
 def format_generic_tile(data):
-    """§3.2 (multivec): ``{dense, dtype, shape}`` with ``shape`` = [rows, columns]."""
+    """The tile of multivec: ``{dense, dtype, shape}`` with ``shape`` = [rows, columns]."""
     data = np.asarray(data)
     dtype = _plain_choice(data)
     return {
@@ -73,7 +73,7 @@ def format_generic_tile(data):
 
 
 def format_hitile_tile(data):
-    """§3.3 (hitile): ``{dense, dtype}``."""
+    """The tile of hitile: ``{dense, dtype}``."""
     data = np.asarray(data)
     dtype = _plain_choice(data)
     return {"dense": _encode(data.ravel(), "<f2" if dtype == "float16" else "<f4"), "dtype": dtype}

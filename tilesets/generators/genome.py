@@ -1,4 +1,5 @@
-"""Genome coordinates shared by the 1-D generators (tiles.md §5.4, §6.3, §15)."""
+"""Genome coordinates shared by the 1-D generators: pieces of a range per chromosome, and
+clodius' "natural" chromosome order."""
 
 import bisect
 import functools
@@ -23,7 +24,7 @@ def pieces(offsets, lengths, start, end):
     yield high, piece_start, end - offsets[high]
 
 
-# --- chromosome order (§15) ----------------------------------------------------------------
+# --- chromosome order ---------------------------------------------------------------------
 
 _DIGIT_RUNS = re.compile(r"(\d+)")
 

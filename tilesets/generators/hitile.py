@@ -1,4 +1,4 @@
-"""hitile: a 1-D vector summed at several resolutions, in HDF5 (tiles.md §7).
+"""hitile: a 1-D vector summed at several resolutions, in HDF5 (see docs/filetypes.md).
 
 Layout read (what ``clodius aggregate bedgraph`` and ``array_to_hitile`` write)::
 
@@ -17,8 +17,8 @@ stored values merged per output value, ``values_k[x*a*tile_size : (x+1)*a*tile_s
 ``a`` (NaN-ignoring sums; a group of only NaN is NaN; the last group padded with NaN), so a tile at
 the end of the data is shorter than ``tile_size``. With ``nan_values_k`` the sums become per-base
 means: ``sum / (2^(max_zoom - z) - NaN count)``. Positions past ``max-position`` are NaN with the
-reference's indexing (§7.3). The dtypes follow the reference step by step (a merge with padding
-runs in float64, one without in the dataset's dtype), so the float16/float32 encoding (§3.3) is
+reference's indexing. The dtypes follow the reference step by step (a merge with padding
+runs in float64, one without in the dataset's dtype), so the float16/float32 encoding of the tile is
 the reference's to the last bit.
 
 Where the reference fails (HTTP 500) we answer per tile: x > 2^z and zooms beyond ``max_zoom`` are
@@ -33,10 +33,10 @@ import math
 import h5py
 import numpy as np
 
-from . import hdf5
+from ..formats import hdf5
+from ..formats.openfiles import OpenFiles
 from .base import Generator, GeneratorError, each_tile
 from .dense import format_hitile_tile
-from .files import OpenFiles
 
 FILETYPE = "hitile"
 _REQUIRED_ATTRS = ("tile-size", "zoom-step", "max-zoom")

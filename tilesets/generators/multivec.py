@@ -1,4 +1,4 @@
-"""multivec: several rows of values along the genome, at several resolutions, in HDF5 (tiles.md §6).
+"""multivec: several rows of values along the genome, at several resolutions, in HDF5 (see docs/filetypes.md).
 
 Layout read (what clodius' converters write)::
 
@@ -10,7 +10,7 @@ Layout read (what clodius' converters write)::
 A tile ``z.x`` covers ``tile_size`` bins of ``resolutions[z]`` (coarsest first). The bins of the
 chromosomes in the tile's span are concatenated with the reference's drop rule, padded with zero
 rows and transposed; the answer is ``format_generic_tile`` of that ``rows x tile_size`` array, or,
-with POST ``options``, of the rows aggregated group by group (§6.5).
+with POST ``options``, of the rows aggregated group by group.
 
 The values of a tile, and the dtype in which aggregation runs, follow the reference exactly: the
 block of bins is float64 as soon as the reference would have concatenated its float64 zeros (a
@@ -26,16 +26,17 @@ import logging
 import h5py
 import numpy as np
 
-from . import genome, hdf5
+from . import genome
+from ..formats import hdf5
+from ..formats.openfiles import OpenFiles
 from .base import Generator, GeneratorError, each_tile
 from .dense import format_generic_tile
-from .files import OpenFiles
 
 logger = logging.getLogger("tilesets")
 
 FILETYPE = "multivec"
 
-# POST aggregation (tiles.md §6.5): reductions along the rows, NaN propagating, ddof 0.
+# POST aggregation: reductions along the rows, NaN propagating, ddof 0.
 AGG_FUNCTIONS = {
     "sum": np.sum,
     "mean": np.mean,
@@ -183,7 +184,7 @@ class MultivecFile:
                 raise GeneratorError(f"{values.name} has none of the chromosomes in /chroms")
 
     def row_infos(self):
-        """The row descriptions, or None (tiles.md §6.2, as clodius 0.18: the legacy attribute
+        """The row descriptions, or None (as clodius 0.18 gives them: the legacy attribute
         of the coarsest resolution first, as plain strings; else the JSON in /info/row_infos)."""
         if not self._row_infos_read:
             self._row_infos = self._read_row_infos()
@@ -229,7 +230,7 @@ class MultivecFile:
         return entry
 
     def pieces(self, start, end):
-        """(chromosome index, start, end) pieces of absolute [start, end), §6.3."""
+        """(chromosome index, start, end) pieces of absolute [start, end) (see genome.pieces)."""
         return genome.pieces(self.offsets, self.chrom_lengths, start, end)
 
     def tile_array(self, zoom, x):
@@ -311,7 +312,7 @@ def _groups(aggregation, rows):
 
 
 def aggregate(dense, groups, function):
-    """Each group of rows reduced along the rows, stacked in group order (tiles.md §6.5)."""
+    """Each group of rows reduced along the rows, stacked in group order."""
     with np.errstate(all="ignore"):
         return np.array([function(dense[group], axis=0) for group in groups])
 

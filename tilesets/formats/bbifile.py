@@ -1,21 +1,23 @@
-"""Structure checks of bigWig and bigBed files, in pure Python (tiles.md §5, §13).
+"""The structure of bigWig and bigBed files (bbi), checked in pure Python.
 
 pybbi wraps the UCSC library, whose error handler ends the whole process on a malformed file, so
-nothing reaches pybbi before these checks have passed.
+nothing reaches pybbi before these checks have passed (:mod:`.bbihandle` opens pybbi only on a
+checked file).
 
 The same parsing also serves :mod:`.bbizoom`, which reads bigWig zoom levels itself:
-:func:`check_bigwig` (:func:`check_bbi`) returns the header, zoom level headers and chromosome ids
-of an open file,
-and :func:`cir_leaves` lists the leaf entries of an R tree index as numpy arrays.
+:func:`open_checked` (:func:`check_bbi`) returns the header, zoom level headers and chromosome ids
+of an open file, and :func:`cir_leaves` lists the leaf entries of an R tree index as numpy arrays.
 """
 
+import functools
 import os
 import struct
 import zlib
 
 import numpy as np
 
-from .base import GeneratorError
+from . import access
+from .errors import FormatError
 
 # --- file structure checks ------------------------------------------------------------------
 
@@ -31,16 +33,25 @@ class _Corrupt(Exception):
     pass
 
 
-class _Reader:
-    """Bounds-checked little/big-endian reads at absolute offsets (``os.pread``, no mmap)."""
+def _pread(fd, offset, length):
+    return os.pread(fd, length, offset)
 
-    def __init__(self, fd, size):
-        self.fd, self.size, self.order = fd, size, "<"
+
+class _Reader:
+    """Bounds-checked little/big-endian reads at absolute offsets of ``size`` bytes of data.
+
+    ``source`` is an :class:`.access.RandomAccess` (anything with ``read_at(offset, length)``)
+    or an open file descriptor (read with ``os.pread``, no mmap)."""
+
+    def __init__(self, source, size):
+        self.size, self.order = size, "<"
+        read_at = getattr(source, "read_at", None)
+        self._read_at = read_at if read_at is not None else functools.partial(_pread, source)
 
     def read(self, offset, length, what):
         if offset < 0 or length < 0 or offset + length > self.size:
             raise _Corrupt(f"the {what} lies beyond the end of the file (truncated?)")
-        data = os.pread(self.fd, length, offset)
+        data = self._read_at(offset, length)
         if len(data) != length:
             raise _Corrupt(f"the {what} could not be read in full")
         return data
@@ -227,20 +238,20 @@ def check_bbi(reader, kind, deep=True):
     header, chromosome B+ tree, and the R-tree roots of the data and every zoom level (with
     ``deep``: every node, and every block inflated and checked). bigBed also: the field counts
     and the autoSql text; its data blocks are checked record by record, a bigWig's as sections.
-    Raises GeneratorError (or _Corrupt, OSError: :func:`inspect` turns them into GeneratorError).
+    Raises FormatError (or _Corrupt, OSError: :func:`inspect` turns them into FormatError).
     """
     other = "bigBed" if kind == "bigWig" else "bigWig"
     if reader.size < 4:
-        raise GeneratorError(f"not a {kind} file (too short)")
+        raise FormatError(f"not a {kind} file (too short)")
     magic_bytes = reader.read(0, 4, "signature")
     if int.from_bytes(magic_bytes, "little") == _MAGIC[kind]:
         reader.order = "<"
     elif int.from_bytes(magic_bytes, "big") == _MAGIC[kind]:
         reader.order = ">"
     elif _MAGIC[other] in (int.from_bytes(magic_bytes, "little"), int.from_bytes(magic_bytes, "big")):
-        raise GeneratorError(f"this is a {other} file, not a {kind}")
+        raise FormatError(f"this is a {other} file, not a {kind}")
     else:
-        raise GeneratorError(f"not a {kind} file (no {kind} signature)")
+        raise FormatError(f"not a {kind} file (no {kind} signature)")
     (_magic, version, zoom_levels, chrom_tree, full_data, full_index, field_count, defined_fields, autosql,
      total_summary, buffer_size, extension) = reader.unpack("IHHQQQHHQQIQ", 0, "header")
     if not 1 <= version <= 4:
@@ -258,7 +269,7 @@ def check_bbi(reader, kind, deep=True):
     chrom_ids = {}
     chroms = _walk_bpt(reader, chrom_tree, chrom_ids)
     if not chroms:
-        raise GeneratorError(f"the {kind} has no chromosomes")
+        raise FormatError(f"the {kind} has no chromosomes")
     if not deep:
         data_check = None
     elif kind == "bigBed":
@@ -274,46 +285,55 @@ def check_bbi(reader, kind, deep=True):
                         chroms, chrom_ids)
 
 
-def check_bigwig(reader, deep=True):
-    return check_bbi(reader, "bigWig", deep)
+def unreadable(exc, kind):
+    """The FormatError for an error met while reading a ``kind`` file: damage (_Corrupt) or a
+    failed read (OSError)."""
+    if isinstance(exc, _Corrupt):
+        return FormatError(f"corrupt {kind}: {exc}")
+    return FormatError(f"cannot read the file: {exc.strerror or exc}")
 
 
-def inspect(path, kind, deep=True, then=None):
-    """Check that ``path`` is a well-formed ``kind`` file; returns its ``{name: length}``, or
-    with ``then``, ``then(p)`` where ``p`` names the very file just checked (``/proc/self/fd/<n>``
-    where the system has it), so that a file replaced at ``path`` meanwhile is never opened
+def open_checked(location, kind, deep=False):
+    """The data at ``location`` opened for reads at offsets, with the :class:`BbiStructure` the
+    check found; FormatError when it does not open or is not a sound ``kind`` file."""
+    try:
+        ranged = access.open_ranged(location)
+    except OSError as exc:
+        raise unreadable(exc, kind) from None
+    try:
+        return ranged, check_bbi(_Reader(ranged, ranged.size), kind, deep)
+    except (_Corrupt, OSError) as exc:
+        ranged.close()
+        raise unreadable(exc, kind) from None
+    except BaseException:
+        ranged.close()
+        raise
+
+
+def inspect(location, kind, deep=True, then=None):
+    """Check that ``location`` is a well-formed ``kind`` file; returns its ``{name: length}``,
+    or with ``then``, ``then(p)`` where ``p`` names the very file just checked
+    (:meth:`.access.RandomAccess.pinned_path`), so that a file replaced meanwhile is never opened
     unchecked (pybbi is opened this way).
 
     ``deep`` walks both indexes completely and checks every block (ingest); otherwise only the
-    parts that opening the file reads, plus the index roots. Raises GeneratorError.
+    parts that opening the file reads, plus the index roots. Raises FormatError.
     """
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError as exc:
-        raise GeneratorError(f"cannot read the file: {exc.strerror or exc}") from None
-    try:
-        chroms = check_bbi(_Reader(fd, os.fstat(fd).st_size), kind, deep).chroms
+    ranged, structure = open_checked(location, kind, deep)
+    with ranged:
         if then is None:
-            return chroms
-        pinned = f"/proc/self/fd/{fd}"
-        return then(pinned if os.path.exists(pinned) else path)
-    except _Corrupt as exc:
-        raise GeneratorError(f"corrupt {kind}: {exc}") from None
-    except OSError as exc:
-        raise GeneratorError(f"cannot read the file: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
+            return structure.chroms
+        try:
+            return then(ranged.pinned_path())
+        except (_Corrupt, OSError) as exc:
+            raise unreadable(exc, kind) from None
 
 
-def inspect_bigwig(path, deep=True):
-    return inspect(path, "bigWig", deep)
+def inspect_bigbed(location, deep=True, then=None):
+    return inspect(location, "bigBed", deep, then)
 
 
-def inspect_bigbed(path, deep=True, then=None):
-    return inspect(path, "bigBed", deep, then)
-
-
-# --- R tree leaves as arrays (zoom level reading, bbizoom.py) ------------------------------
+# --- R tree leaves as arrays (zoom level reading, bbizoom.py) -------------------------------
 
 _CIR_ENTRY = [("start_chrom", "u4"), ("start_base", "u4"), ("end_chrom", "u4"), ("end_base", "u4"),
               ("offset", "u8")]
@@ -370,31 +390,3 @@ def cir_leaves(reader, offset, what):
         empty = np.zeros(0, dtype=np.uint64)
         return empty, empty, empty, empty
     return tuple(np.concatenate(column) for column in zip(*parts))
-
-
-# --- opening checked files with pybbi (shared by bigWig and bigBed) -------------------------
-
-
-def validate_with(datafile, inspect, kind):
-    """Full structure check, then pybbi must see the file as ``kind`` ("bigWig" or "bigBed")."""
-    import bbi
-
-    inspect(datafile, deep=True)
-    try:
-        with bbi.open(datafile) as handle:
-            if not (handle.is_bigwig if kind == "bigWig" else handle.is_bigbed):
-                raise GeneratorError(f"not a {kind} file")
-    except (OSError, ValueError) as exc:
-        raise GeneratorError(f"cannot open the {kind}: {exc}") from None
-
-
-def file_sizes(datafile, inspect, kind):
-    """``{name: length}`` of the file's own chromosomes, after the cheap structure check."""
-    import bbi
-
-    inspect(datafile, deep=False)
-    try:
-        with bbi.open(datafile) as handle:
-            return dict(handle.chromsizes)
-    except (OSError, ValueError) as exc:
-        raise GeneratorError(f"cannot open the {kind}: {exc}") from None
