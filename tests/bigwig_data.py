@@ -2,8 +2,8 @@
 
 The files are written with pyBigWig from a per-base "truth" (float64 array per chromosome, NaN
 where nothing was written). The expected tiles are computed from that truth with plain numpy,
-following tiles.md §5 (pieces per chromosome, n equal parts, NaN for absent chromosomes and past
-the genome, the 0.18/0.20 drop rule) and §3.1 (encoding) — without pybbi and without the
+following the bigWig tile rules (pieces per chromosome, n equal parts, NaN for absent chromosomes and past
+the genome, the 0.18/0.20 drop rule) and the dense encoding — without pybbi and without the
 generator's code.
 
 Without zoom levels (``zooms=0``) pybbi summarises the raw intervals: a part's mean is the
@@ -155,7 +155,7 @@ def expected_values(rows, signal, zoom, x, mode="mean"):
 
 
 def expected_tile(values):
-    """§3.1 written out independently: the JSON object of a dense tile of ``values``."""
+    """The dense encoding written out independently: the JSON object of a dense tile of ``values``."""
     values = np.asarray(values, dtype=float)
     numbers = values[~np.isnan(values)]
     low = float(numbers.min()) if numbers.size else "NaN"

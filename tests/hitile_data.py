@@ -1,6 +1,6 @@
 """Small hitile files for the hitile tests, and what their tiles must contain.
 
-The files are written with h5py in the layout of tiles.md §7.1, the way ``clodius aggregate
+The files are written with h5py in the hitile layout, the way ``clodius aggregate
 bedgraph`` builds it: ``values_0`` holds one value per base (NaN in gaps), ``nan_values_0`` 1 for
 each NaN base; each further stored level (every ``zoom_step`` halvings) holds NaN-ignoring sums of
 ``2^zoom_step`` values of the level below (NaN where all were NaN), computed in float64 and
@@ -8,7 +8,7 @@ stored as float32; levels are written while ``length / 2^k > tile_size``; positi
 data end (``max-position``) are left unwritten (HDF5 fills them with 0).
 
 The expected tiles are computed from the arrays written, with plain Python loops that follow
-§7.3 and §3.3 — not with the generator's code. The test data are small integers, so every sum is
+the tile rules and the encoding — not with the generator's code. The test data are small integers, so every sum is
 exact in float32 and the expectations are exact to the last bit.
 """
 
@@ -90,7 +90,7 @@ def signal_of(length=100_000, seed=3):
 
 
 def expected_values(stored, meta, z, x):
-    """The float64 list tile (z, x) must hold (tiles.md §7.3), from the stored arrays; our
+    """The float64 list tile (z, x) must hold, from the stored arrays; our
     answers where the reference fails: tile_size NaNs past max-position, the next finer level
     where a level is not stored."""
     tile_size, zoom_step, max_zoom = meta["tile-size"], meta["zoom-step"], meta["max-zoom"]
@@ -129,7 +129,7 @@ def expected_values(stored, meta, z, x):
 
 
 def expected_tile(values):
-    """§3.3 written out: ``{"dense", "dtype"}``."""
+    """The hitile encoding written out: ``{"dense", "dtype"}``."""
     values = np.asarray(values, dtype=float)
     finite = not np.isnan(values).any()
     low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)

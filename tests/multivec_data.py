@@ -1,9 +1,9 @@
-"""Multivec test data: HDF5 files in the layout of tiles.md §6.1, and the expected tiles.
+"""Multivec test data: HDF5 files in the multivec layout, and the expected tiles.
 
 Nothing here uses the server's code. The expected tiles are computed from the in-memory
 resolution arrays, which are built from the base-resolution arrays the way clodius builds them
 (pairwise sums; an odd-length level repeats its last bin before pairing), following the
-reference's tile assembly and its JSON encoding step by step (tiles.md §6.3, §6.5, §3.2).
+reference's tile assembly, aggregation and JSON encoding step by step.
 """
 
 import base64
@@ -36,7 +36,7 @@ def build_levels(base, chromsizes, base_resolution, tile_size):
 
 
 def write_multivec(path, chromsizes, levels, tile_size, row_infos=None, legacy_row_infos=None, omit=()):
-    """Write the §6.1 layout. ``row_infos`` goes to /info/row_infos (JSON text);
+    """Write the multivec layout. ``row_infos`` goes to /info/row_infos (JSON text);
     ``legacy_row_infos`` (a list of strings) to the attribute of every resolution group, as
     older clodius did. ``omit``: (resolution, chrom) pairs left out, as clodius does for
     chromosomes missing from its input."""

@@ -1,4 +1,4 @@
-"""bed2ddb (tiles.md §9): 2-D rectangles in SQLite — tileset_info, tiles, validation, the API.
+"""bed2ddb: 2-D rectangles in SQLite — tileset_info, tiles, validation, the API.
 
 Files are written with sqlite3 (tests/annotation_data.py), rectangles placed at their zoom levels
 as ``clodius aggregate bedpe`` places them; tiles are compared with those computed from the

@@ -1,4 +1,4 @@
-"""beddb (tiles.md §8): tileset_info, tiles, chromosome sizes, validation, read-only shared access.
+"""beddb: tileset_info, tiles, chromosome sizes, validation, read-only shared access.
 
 The files are written here with sqlite3 (tests/annotation_data.py), entries placed at their zoom
 levels the way ``clodius aggregate bedfile`` places them. Every tile of every zoom level is

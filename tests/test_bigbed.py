@@ -1,4 +1,4 @@
-"""bigBed tiles and tileset_info (tiles.md §13, §5, §15) and the bigBed HTTP paths."""
+"""bigBed tiles and tileset_info (bigWig's tiling and chromosome order) and the bigBed HTTP paths."""
 
 import json
 import os
@@ -53,7 +53,7 @@ def names(entries):
     return [e["fields"][3] for e in entries]
 
 
-# --- tileset_info (§13 = §5.3) ---------------------------------------------------------------
+# --- tileset_info (the bigWig one) ------------------------------------------------------------
 
 
 def test_tileset_info_exact_json(test_bb):
@@ -416,7 +416,7 @@ def test_byte_for_byte_against_clodius(test_bb, layout):
                     if least is None or score(r) >= least]
             if len(found) <= MAX:
                 assert mine == ref == kept
-            elif len(kept) <= MAX:  # the reference's empty branch; ours keeps them (§13)
+            elif len(kept) <= MAX:  # the reference's empty branch; ours keeps them
                 assert ref == [] and mine == kept
                 differ += 1
             else:  # both sample 200 of the thresholded records, in file order

@@ -1,4 +1,4 @@
-"""bigWig tiles and tileset_info (tiles.md §5, §3.1, §15) and the bigWig HTTP paths."""
+"""bigWig tiles and tileset_info (dense encoding, natural chromosome order) and the bigWig HTTP paths."""
 
 import json
 import struct
@@ -49,7 +49,7 @@ def nan_mask(values):
     return np.isnan(values).reshape(len(values), -1).all(axis=1)
 
 
-# --- natural order (§15) -------------------------------------------------------------------
+# --- natural order -------------------------------------------------------------------------
 
 
 def test_natural_sort_of_usual_names():
@@ -89,7 +89,7 @@ def test_chromsizes_are_the_files_own_in_natural_order(data_dir):
     assert info["chromsizes"] == [list(row) for row in got]
 
 
-# --- tileset_info (§5.2, §5.3) ---------------------------------------------------------------
+# --- tileset_info ----------------------------------------------------------------------------
 
 
 MODES_JSON = (

@@ -1,5 +1,5 @@
-"""The cooler generator (tiles.md §4): tileset_info and tiles of .mcool, legacy multi-zoom and
-single-resolution .cool files, checked against a slow, independent reading of the spec."""
+"""The cooler generator: tileset_info and tiles of .mcool, legacy multi-zoom and single-resolution
+.cool files, checked against a slow, independent reading of the tile rules (docs/filetypes.md)."""
 
 import base64
 import json
@@ -53,7 +53,7 @@ def files(tmp_path_factory):
     }
 
 
-# --- an independent reference: tiles.md §4.6-4.7 read literally, pixel by pixel --------------
+# --- an independent reference: the tile rules read literally, pixel by pixel -----------------
 
 
 class Reference:
@@ -159,7 +159,7 @@ class Reference:
 
 
 def assert_tile(tile, expected):
-    """The tile is exactly tiles.md §3.1 of the expected 256×256 float32 array."""
+    """The tile is exactly the dense encoding of the expected 256×256 float32 array."""
     assert list(tile) == TILE_KEYS and tile["size"] == 1
     flat = expected.reshape(-1)
     numbers = flat[~np.isnan(flat)]

@@ -1,4 +1,4 @@
-"""The shared dense encoder (tiles.md §3.1): min/max, the float16/float32 choice and the bytes,
+"""The shared dense encoder (cooler, bigWig): min/max, the float16/float32 choice and the bytes,
 checked against a plain computation with numpy's NaN-aware functions."""
 
 import base64

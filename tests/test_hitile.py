@@ -1,4 +1,4 @@
-"""hitile tiles and tileset_info (tiles.md §7, §3.3) and the hitile HTTP paths."""
+"""hitile tiles and tileset_info (and their encoding) and the hitile HTTP paths."""
 
 import json
 import math
@@ -55,7 +55,7 @@ def tile(path, tile_id):
     return tiles(path, [tile_id])[tile_id]
 
 
-# --- tileset_info (§7.2) ---------------------------------------------------------------------
+# --- tileset_info ----------------------------------------------------------------------------
 
 
 def test_tileset_info_exact_json(files):
@@ -137,7 +137,7 @@ def test_tileset_info_min_pos_and_max_pos_attributes(tmp_path):
     }
 
 
-# --- tiles (§7.3) ----------------------------------------------------------------------------
+# --- tiles -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", ["step8", "step2-end", "step3-odd-end", "sums"])
@@ -194,7 +194,7 @@ def test_after_the_data_end(files):
     assert tile(path, "u.7.69") == nan_tile
     # tile 98 starts at 100352, past the end of the arrays: the reference fails (HTTP 500)
     assert tile(path, "u.7.98") == nan_tile
-    # the spec's example of that failure: zoom 4 reads values_2 (2 per value), starts at 30720,
+    # the documented example of that failure: zoom 4 reads values_2 (2 per value), starts at 30720,
     # after 70000 / 4 = 17500 and after the 25000 values of nan_values_2
     assert tile(path, "u.4.15") == nan_tile
     # the tile holding max-position: NaN are set from slice index max-position + 1 (relative to

@@ -1,6 +1,6 @@
-"""multivec (tiles.md §6): tileset_info, tiles, POST aggregation, chromosome sizes, validation.
+"""multivec: tileset_info, tiles, POST aggregation, chromosome sizes, validation.
 
-Files are written here with h5py in the layout of §6.1, their coarser resolutions built from the
+Files are written here with h5py in the multivec layout, their coarser resolutions built from the
 base arrays by pairwise sums as clodius does. Every tile is compared, as JSON, with the tile that
 tests/multivec_data.py computes from those arrays by following the reference step by step; a few
 tiles are also spelled out by hand (rows per chromosome, the drop rule, padding, the genome end).

@@ -1,4 +1,4 @@
-"""/api/v1/suggest/ (api.md §4.13): gene-name prefix search in a beddb, ranked by importance.
+"""/api/v1/suggest/: gene-name prefix search in a beddb, ranked by importance.
 
 Differences from the reference checked here: a case-insensitive *prefix* match on the gene name
 (column 4) instead of a substring match on the whole BED line; the text bound as an SQL parameter
