@@ -102,15 +102,20 @@ def _walk_bpt(reader, offset, ids=None):
     return chroms
 
 
-def _walk_cir(reader, offset, what, on_block=None):
-    """An R tree index: checks every node lies in the file; ``on_block(offset, size)`` for each
-    data block it points to (None: check only the header and the root node)."""
+def _cir_header(reader, offset, what):
+    """The 48-byte header of an R tree index must be in the file and start with its magic."""
     if offset == 0:
         raise _Corrupt(f"the {what} is missing (empty or unfinished file?)")
     (magic,) = reader.unpack("I", offset, f"{what} header")
     if magic != _CIR_MAGIC:
         raise _Corrupt(f"the {what} is missing or damaged")
     reader.read(offset, 48, f"{what} header")
+
+
+def _walk_cir(reader, offset, what, on_block=None):
+    """An R tree index: checks every node lies in the file; ``on_block(offset, size)`` for each
+    data block it points to (None: check only the header and the root node)."""
+    _cir_header(reader, offset, what)
     seen = set()
 
     def node(at, depth):
@@ -358,11 +363,7 @@ def cir_leaves(reader, offset, what):
     base), and a query selects exactly the entries with ``key(c, s) < high`` and
     ``key(c, e) > low``, in this order. Raises _Corrupt.
     """
-    if offset == 0:
-        raise _Corrupt(f"the {what} is missing (empty or unfinished file?)")
-    (magic,) = reader.unpack("I", offset, f"{what} header")
-    if magic != _CIR_MAGIC:
-        raise _Corrupt(f"the {what} is missing or damaged")
+    _cir_header(reader, offset, what)
     leaf_type = _CIR_LEAF.newbyteorder(reader.order)
     node_type = _CIR_NODE.newbyteorder(reader.order)
     parts, seen = [], set()

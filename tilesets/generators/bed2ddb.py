@@ -18,7 +18,7 @@ Files are opened and shared as beddb files are (read-only, a connection pool per
 
 from ..formats.sqlite import text
 from .base import Generator, GeneratorError, each_tile
-from .beddb import READ_ERRORS, SqliteFile, opener, validate_file
+from .beddb import READ_ERRORS, SqliteFile, opener
 
 FILETYPE = "bed2ddb"
 
@@ -73,18 +73,11 @@ class Bed2dDb(SqliteFile):
 
 
 open_bed2ddb = opener(Bed2dDb)
-
-
-def validate(datafile, indexfile=None):
-    validate_file(Bed2dDb, datafile)
+validate = Bed2dDb.validate
 
 
 def tileset_info(source):
-    handle = open_bed2ddb(source.datafile)
-    info = handle.info_dict()
-    info["min_pos"] = [1, 1]
-    info["max_pos"] = [handle.row[1], handle.row[1]]
-    return info
+    return open_bed2ddb(source.datafile).info_dict(dimensions=2)
 
 
 def tiles(source, requests, options=None):

@@ -160,32 +160,34 @@ class SqliteFile(Database):
         if absent:
             raise GeneratorError(f"the {table} table has no {', '.join(absent)} column{'s' if len(absent) > 1 else ''}")
 
-    def info_dict(self):
-        """The keys shared by beddb and bed2ddb tileset_info (the row's values as stored)."""
+    def info_dict(self, dimensions):
+        """The tileset_info keys shared by beddb and bed2ddb (the row's values as stored), with
+        ``min_pos``/``max_pos`` for ``dimensions`` axes."""
         row = self.row
         return {
             "zoom_step": row[0], "max_length": row[1], "assembly": row[2], "chrom_names": row[3],
             "chrom_sizes": row[4], "tile_size": row[5], "max_zoom": row[6], "max_width": row[7],
+            "min_pos": [1] * dimensions, "max_pos": [row[1]] * dimensions,
         }
+
+    @classmethod
+    def validate(cls, datafile, indexfile=None):
+        """Open ``datafile`` afresh (not cached: at ingest it may be a temporary upload) and check
+        it fully; GeneratorError with a one-line reason otherwise."""
+        handle = cls(datafile)
+        try:
+            handle.check_all()
+            handle.integrity_check()
+        except sqlite3.DatabaseError as exc:
+            raise GeneratorError(f"unreadable SQLite file: {one_line(exc, datafile)}") from None
+        finally:
+            handle.close()
 
     def tile_width(self, zoom):
         """``max_width / 2^zoom`` as the reference computes it; GeneratorError past float range."""
         if zoom > MAX_ZOOM_LEVEL:  # the reference's float division overflows (HTTP 500)
             raise GeneratorError(f"zoom level {zoom} is out of range")
         return math.ldexp(self.max_width, -zoom)  # = max_width / 2**zoom, exactly
-
-
-def validate_file(cls, datafile):
-    """Open ``datafile`` afresh as ``cls`` (not cached: at ingest it may be a temporary upload)
-    and check it fully; GeneratorError with a one-line reason otherwise."""
-    handle = cls(datafile)
-    try:
-        handle.check_all()
-        handle.integrity_check()
-    except sqlite3.DatabaseError as exc:
-        raise GeneratorError(f"unreadable SQLite file: {one_line(exc, datafile)}") from None
-    finally:
-        handle.close()
 
 
 def opener(cls):
@@ -292,17 +294,12 @@ def _suggestion(row):
 
 
 open_beddb = opener(BedDb)
-
-
-def validate(datafile, indexfile=None):
-    validate_file(BedDb, datafile)
+validate = BedDb.validate
 
 
 def tileset_info(source):
     handle = open_beddb(source.datafile)
-    info = handle.info_dict()
-    info["min_pos"] = [1]
-    info["max_pos"] = [handle.row[1]]
+    info = handle.info_dict(dimensions=1)
     info["header"] = handle.row[8] if len(handle.row) == 9 else ""
     return info
 

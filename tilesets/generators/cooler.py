@@ -9,6 +9,7 @@ which tiles exist, which ones the reference reads no pixels for, and one column 
 import copy
 import logging
 from collections import OrderedDict
+from contextlib import contextmanager
 
 from .base import Generator, GeneratorError
 from .cooler_file import TILE_SIZE, CoolerFile
@@ -18,6 +19,18 @@ from .cooler_tiles import column_tiles
 logger = logging.getLogger(__name__)
 
 
+@contextmanager
+def _reading():
+    """A block reading a cooler's metadata: an error other than GeneratorError (h5py, numpy on
+    odd content) becomes GeneratorError("unreadable cooler file: ...")."""
+    try:
+        yield
+    except GeneratorError:
+        raise
+    except Exception as exc:
+        raise GeneratorError(f"unreadable cooler file: {exc}") from None
+
+
 # --- the generator functions ---------------------------------------------------------------
 
 
@@ -25,25 +38,18 @@ def validate(datafile, indexfile=None):
     """Open the file as a cooler and read every level's metadata; GeneratorError if it fails."""
     cooler_file = CoolerFile(datafile)  # not cached: the path may be a temporary upload
     try:
-        cooler_file.info()
-        for zoom in range(len(cooler_file.levels)):
-            cooler_file.level(zoom)
-    except GeneratorError:
-        raise
-    except Exception as exc:
-        raise GeneratorError(f"unreadable cooler file: {exc}") from None
+        with _reading():
+            cooler_file.info()
+            for zoom in range(len(cooler_file.levels)):
+                cooler_file.level(zoom)
     finally:
         cooler_file.close()
 
 
 def tileset_info(source):
     cooler_file = _open(source.datafile)
-    try:
+    with _reading():
         return copy.deepcopy(cooler_file.info())
-    except GeneratorError:
-        raise
-    except Exception as exc:
-        raise GeneratorError(f"unreadable cooler file: {exc}") from None
 
 
 def chromsizes(source):
@@ -58,12 +64,8 @@ def tiles(source, requests, options=None):
     out. A transform the file lacks gives ``{"error": ...}`` for that tile only.
     """
     cooler_file = _open(source.datafile)
-    try:
+    with _reading():
         genome = cooler_file.info()["max_pos"][0]
-    except GeneratorError:
-        raise
-    except Exception as exc:
-        raise GeneratorError(f"unreadable cooler file: {exc}") from None
     nlevels = len(cooler_file.levels)
 
     wanted = []  # (request, zoom, x, y, transform)
