@@ -251,7 +251,8 @@ def parse_index(raw, kinds=("bai", "tbi", "csi")):
     kind = KINDS.get(data[:4])
     if kind not in kinds:
         names = [k.upper() for k in kinds]
-        raise IndexKindError(f"not a {', '.join(names[:-1]) + ' or ' if names[:-1] else ''}{names[-1]} index")
+        listed = f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else names[0]
+        raise IndexKindError(f"not a {listed} index")
     try:
         return _parse(data, kind)
     except struct.error:
