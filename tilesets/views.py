@@ -19,7 +19,7 @@ from higlass_server.errors import error_response
 from higlass_server.exceptions import ServiceError
 from higlass_server.values import query_flag
 
-from . import ingest, tiles
+from . import ingest, suggest, tiles
 from .access import can_write, visible_tilesets
 from .models import Tileset, ViewConf
 from .schemas import TILES_POST_SCHEMA
@@ -275,11 +275,5 @@ class SuggestView(APIView):
     """``/api/v1/suggest/?d=<beddb uid>&ac=<text>``: gene names starting with ``text``."""
 
     def get(self, request):
-        from . import suggest
-
         params = request.query_params
-        try:
-            found = suggest.suggestions(params.get("d"), params.get("ac"), request.user)
-        except suggest.SuggestError as exc:  # until SuggestError is a ServiceError
-            raise ServiceError(str(exc), exc.status) from None
-        return json_answer(found)
+        return json_answer(suggest.suggestions(params.get("d"), params.get("ac"), request.user))
