@@ -5,7 +5,6 @@ here, before any file is read. Every per-tileset or per-tile failure becomes an 
 entry (or an absent tile), never an exception for the whole request.
 """
 
-import functools
 import logging
 import re
 
@@ -51,12 +50,12 @@ def assembly_rows(filetype, datafile):
     if path is None:
         return None
     version = generators.file_version(path)
-    return _assembly_rows(filetype, version.path, version.token)
+    return _assemblies.get_or_load(
+        (filetype, version), lambda: list(generator.chromsizes(generators.Source(datafile=version.path)))
+    )
 
 
-@functools.lru_cache(maxsize=64)
-def _assembly_rows(filetype, path, token):
-    return list(generators.get(filetype).chromsizes(generators.Source(datafile=path)))
+_assemblies = generators.LRU(max_items=64)  # (filetype, FileVersion) -> rows
 
 
 def _context(tileset, generator):
