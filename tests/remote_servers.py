@@ -24,6 +24,7 @@ import email.utils
 import os
 import re
 import shutil
+import socket
 import threading
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,6 +38,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+    def setup(self):
+        super().setup()
+        with self.server.lock:
+            self.server.live.add(self.request)
+
+    def finish(self):
+        with self.server.lock:
+            self.server.live.discard(self.request)
+        super().finish()
 
     def do_HEAD(self):
         self._answer(body=False)
@@ -182,6 +193,7 @@ class LoopbackServer(ThreadingHTTPServer):
         self.options = options
         self.requests = []
         self.clients = set()  # (address, port) of each connection that sent a request
+        self.live = set()  # open client sockets, closed by stop()
         self.sent = 0
         self.lock = threading.Lock()
         self.stopping = threading.Event()
@@ -202,9 +214,17 @@ class LoopbackServer(ThreadingHTTPServer):
             return [entry for entry in self.requests if entry[2] is not None]
 
     def stop(self):
+        """Stop serving, keep-alive connections included."""
         self.stopping.set()
         self.shutdown()
         self.server_close()
+        with self.lock:
+            live = list(self.live)
+        for sock in live:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         self._thread.join(5)
 
 

@@ -1,0 +1,195 @@
+"""A read-only, seekable binary file over a remote source, read block by block.
+
+:class:`RangeFile` works with any *source* that has ``fetch(info, start, end) -> bytes`` (exactly
+those bytes) and ``shown`` (the location for messages): :class:`~.httprange.HttpSource` and
+:class:`~.s3.S3Source`. Reads are rounded out to whole blocks of ``config.block_size`` bytes;
+blocks come from the process's in-memory block cache (one byte-bounded LRU shared by every remote
+file), then from the on-disk cache when ``config.disk_cache_blocks`` is on, then from the network:
+the missing blocks of one read are fetched with as few requests as possible (one per contiguous
+run, each at most ``config.max_request_bytes``). Blocks are keyed by the file's version token, so
+a changed remote file never mixes with old blocks.
+
+It is an ``io.RawIOBase``: ``h5py.File(RangeFile(...))`` reads HDF5 through it, and
+``io.BufferedReader`` can wrap it. ``pread(offset, length)`` reads without moving the position
+and may be called from several threads at once.
+"""
+
+import io
+import os
+import threading
+
+from tilesets.formats.diskcache import DiskCache
+from tilesets.formats.lru import LRU
+
+_block_caches = {}
+_block_caches_lock = threading.Lock()
+
+
+def shared_block_cache(config):
+    """The in-memory block cache of this process for ``config.memory_cache_bytes``."""
+    key = (os.getpid(), config.memory_cache_bytes)
+    with _block_caches_lock:
+        cache = _block_caches.get(key)
+        if cache is None:
+            cache = _block_caches[key] = LRU(max_bytes=config.memory_cache_bytes, size_of=len)
+        return cache
+
+
+def block_disk_cache(config):
+    """The on-disk cache for blocks, or None when ``config.disk_cache_blocks`` is off."""
+    if not config.disk_cache_blocks:
+        return None
+    return DiskCache(config.disk_cache_dir, config.disk_cache_bytes)
+
+
+class RangeFile(io.RawIOBase):
+    def __init__(self, source, info, config, cache=None, disk=None):
+        super().__init__()
+        self.source = source
+        self.info = info
+        self.config = config
+        self.size = info.size
+        self.name = info.location
+        self.block_size = config.block_size
+        self.cache = cache if cache is not None else shared_block_cache(config)
+        self.disk = disk if disk is not None else block_disk_cache(config)
+        self._position = 0
+        self._lock = threading.Lock()
+        if info.head and len(info.head) == min(self.block_size, self.size):
+            self.cache.put(self._key(0), info.head)
+
+    # -- io.RawIOBase -----------------------------------------------------------------------------
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def writable(self):
+        return False
+
+    def write(self, _data):
+        raise io.UnsupportedOperation(f"{self.name} is read-only")
+
+    def truncate(self, _size=None):
+        raise io.UnsupportedOperation(f"{self.name} is read-only")
+
+    def tell(self):
+        self._check_open()
+        return self._position
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        self._check_open()
+        with self._lock:
+            if whence == io.SEEK_SET:
+                position = offset
+            elif whence == io.SEEK_CUR:
+                position = self._position + offset
+            elif whence == io.SEEK_END:
+                position = self.size + offset
+            else:
+                raise ValueError(f"invalid whence ({whence})")
+            if position < 0:
+                raise ValueError(f"negative seek position {position}")
+            self._position = position
+            return position
+
+    def readinto(self, buffer):
+        self._check_open()
+        view = memoryview(buffer).cast("B")
+        with self._lock:
+            data = self.pread(self._position, len(view))
+            view[: len(data)] = data
+            self._position += len(data)
+            return len(data)
+
+    def read(self, size=-1):
+        self._check_open()
+        with self._lock:
+            if size is None or size < 0:
+                size = max(0, self.size - self._position)
+            data = self.pread(self._position, size)
+            self._position += len(data)
+            return data
+
+    def readall(self):
+        return self.read(-1)
+
+    # -- positionless reads -----------------------------------------------------------------------
+
+    def pread(self, offset, length):
+        """Up to ``length`` bytes from ``offset`` (fewer only at the end of the file)."""
+        end = min(offset + length, self.size)
+        if length <= 0 or offset >= end:
+            return b""
+        size = self.block_size
+        first, last = offset // size, (end - 1) // size
+        blocks = {}
+        missing = []
+        for index in range(first, last + 1):
+            block = self._cached(index)
+            if block is None:
+                missing.append(index)
+            else:
+                blocks[index] = block
+        for run in self._runs(missing):
+            start = run[0] * size
+            data = self.source.fetch(self.info, start, min((run[-1] + 1) * size, self.size))
+            for number, index in enumerate(run):
+                block = data[number * size:(number + 1) * size]
+                blocks[index] = block
+                self._store(index, block)
+        if first == last:
+            block = blocks[first]
+            return block[offset - first * size:end - first * size]
+        joined = b"".join(blocks[index] for index in range(first, last + 1))
+        return joined[offset - first * size:end - first * size]
+
+    # -- blocks -----------------------------------------------------------------------------------
+
+    def _key(self, index):
+        return (self.info.token, self.block_size, index)
+
+    def _disk_key(self, index):
+        return f"block\n{self.info.token}\n{self.block_size}\n{index}"
+
+    def _cached(self, index):
+        block = self.cache.get(self._key(index))
+        if block is None and self.disk is not None:
+            block = self.disk.get(self._disk_key(index))
+            if block is not None and len(block) == self._block_length(index):
+                self.cache.put(self._key(index), block)
+            else:
+                block = None
+        return block
+
+    def _store(self, index, block):
+        self.cache.put(self._key(index), block)
+        if self.disk is not None:
+            try:
+                self.disk.put(self._disk_key(index), block)
+            except OSError:
+                pass  # a full or read-only disk only costs the disk copy
+
+    def _block_length(self, index):
+        return min(self.block_size, self.size - index * self.block_size)
+
+    def _runs(self, indexes):
+        """Split sorted block numbers into contiguous runs of at most max_request_bytes."""
+        per_request = max(1, self.config.max_request_bytes // self.block_size)
+        run = []
+        for index in indexes:
+            if run and (index != run[-1] + 1 or len(run) >= per_request):
+                yield run
+                run = []
+            run.append(index)
+        if run:
+            yield run
+
+    def _check_open(self):
+        if self.closed:
+            raise ValueError(f"I/O operation on closed remote file {self.name}")
+
+    def __repr__(self):
+        return f"<RangeFile {self.name} size={self.size}>"
