@@ -99,9 +99,11 @@ def tile_request(tile_id, dimensions=1):
     return TileRequest(tile_id, uid, int(zoom), tuple(int(c) for c in rest[:dimensions]), tuple(rest[dimensions:]))
 
 
-def generator_tiles(generator, path, ids, index=None, chromsizes=None, options=None):
-    """``generator.tiles`` (a generator module) of the file ``path`` for tile ids."""
-    source = Source(str(path), str(index) if index else None, context={"chromsizes": chromsizes} if chromsizes else {})
+def generator_tiles(generator, path, ids, index=None, chromsizes=None, options=None, context=None):
+    """``generator.tiles`` (a generator module) of the file ``path`` for tile ids; ``context`` adds
+    to the Source's context what the tile service would pass (e.g. max_tile_width)."""
+    context = dict(context or {}, **({"chromsizes": chromsizes} if chromsizes else {}))
+    source = Source(str(path), str(index) if index else None, context=context)
     return generator.tiles(source, [tile_request(i, generator.GENERATOR.dimensions) for i in ids], options)
 
 

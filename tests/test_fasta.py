@@ -44,8 +44,8 @@ def plain(data_dir, genome):
     return path, Path(str(path) + ".fai")
 
 
-def tiles(path, index, ids, chromsizes=None):
-    return generator_tiles(fasta, path, ids, index=index, chromsizes=chromsizes)
+def tiles(path, index, ids, chromsizes=None, context=None):
+    return generator_tiles(fasta, path, ids, index=index, chromsizes=chromsizes, context=context)
 
 
 def concatenated(genome, rows):
@@ -82,14 +82,12 @@ def test_tileset_info_exact_json(plain):
     )
 
 
-def test_max_tile_width_comes_from_the_environment(plain, monkeypatch):
+def test_max_tile_width_comes_from_the_service(plain):
+    """The server's MAX_FASTA_TILE_WIDTH reaches the generator in the Source's context."""
     path, index = plain
-    source = Source(str(path), str(index))
-    monkeypatch.setenv("MAX_FASTA_TILE_WIDTH", "4096")
-    assert fasta.tileset_info(source)["max_tile_width"] == 4096
-    for bad in ("0", "-5", "lots", " "):
-        monkeypatch.setenv("MAX_FASTA_TILE_WIDTH", bad)
-        assert fasta.tileset_info(source)["max_tile_width"] == 100000
+    assert fasta.tileset_info(Source(str(path), str(index), context={"max_tile_width": 4096}))["max_tile_width"] == 4096
+    for missing in ({}, {"max_tile_width": None}, {"max_tile_width": 0}):
+        assert fasta.tileset_info(Source(str(path), str(index), context=missing))["max_tile_width"] == 100000
 
 
 def test_chromsizes_are_the_files_own_in_natural_order(plain, data_dir, genome):
@@ -145,11 +143,10 @@ def test_chromosome_longer_in_the_assembly_is_filled_with_n(plain, genome):
     assert answer["u.3.1"]["sequence"] == (genome["chr2"] + "N" * 10 + genome["chr1"])[1024:2048]
 
 
-def test_bad_tiles_are_errors_for_that_tile_only(plain, genome, monkeypatch):
+def test_bad_tiles_are_errors_for_that_tile_only(plain, genome):
     path, index = plain
-    monkeypatch.setenv("MAX_FASTA_TILE_WIDTH", "4096")
     ids = ["u.0.0", "u.1.1", "u.2.1", "u.5.0", "u.60.0", "u.2.4", "u.4.3"]
-    answer = tiles(path, index, ids)
+    answer = tiles(path, index, ids, context={"max_tile_width": 4096})
     assert set(answer) == set(ids)
     too_large = {"error": "Tile too large, no data returned. Max tile size: 4096"}
     assert answer["u.0.0"] == too_large and answer["u.1.1"] == too_large  # 16384 and 8192 bases
@@ -403,7 +400,7 @@ def test_byte_for_byte_against_clodius(tmp_path, plain, layout, monkeypatch):
     source = Source(str(path), str(plain[1]), context={"chromsizes": rows} if rows else {})
     ours = fasta.tileset_info(source)
     assert json.dumps({k: v for k, v in ours.items() if k != "max_tile_width"}) == info
-    monkeypatch.setenv("MAX_FASTA_TILE_WIDTH", "4096")
+    source = Source(source.datafile, source.indexfile, context=dict(source.context, max_tile_width=4096))
     answer = fasta.tiles(source, [tile_request(i) for i in ids], None)
     assert sum("error" in tile for tile in answer.values()) == 1  # u.1.0
     assert len(ids) > 10 and {i: json.dumps(t) for i, t in answer.items()} == reference

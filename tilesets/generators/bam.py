@@ -309,7 +309,7 @@ def tileset_info(source):
         "tile_size": TILE_SIZE,
         "chromsizes": [[name, length] for name, length in bam.own_rows],
         "max_zoom": max_zoom,
-        "max_tile_width": max_tile_width(source, GENERATOR),
+        "max_tile_width": max_tile_width(source),
     }
 
 
@@ -318,7 +318,7 @@ def tiles(source, requests, options=None):
     if bam.layout is None:
         raise GeneratorError("the BAM's reference sequences all have length 0")
     indexfile = _index_of(source)
-    limit = max_tile_width(source, GENERATOR)
+    limit = max_tile_width(source)
     with bam.handle(indexfile) as handle:
         return each_tile(
             requests,

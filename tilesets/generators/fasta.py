@@ -158,7 +158,7 @@ def _layout(source, index):
 def tileset_info(source):
     index = _indexes.get(_index_path(source))
     info = bigwig.layout_info(_layout(source, index), modes=False)
-    return dict(info, max_tile_width=max_tile_width(source, GENERATOR))
+    return dict(info, max_tile_width=max_tile_width(source))
 
 
 def tile_sequence(reader, index, layout, zoom, x, limit):
@@ -194,7 +194,7 @@ def tiles(source, requests, options=None):
     reader = _readers.get(source.datafile)
     index = _indexes.get(_index_path(source))
     layout = _layout(source, index)
-    limit = max_tile_width(source, GENERATOR)
+    limit = max_tile_width(source)
     return each_tile(requests, lambda r: tile_sequence(reader, index, layout, r.zoom, r.coords[0], limit), "FASTA")
 
 
