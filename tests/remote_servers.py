@@ -16,6 +16,8 @@ files of ``folder`` as ``/<name>`` and stops it afterwards. Behaviours:
 - ``wrongrange``: answers 206 for other bytes than asked, with a longer body.
 - ``changing``: a new ETag on every answer (the file "changes" between requests).
 
+``tls=(certificate, key)`` serves https instead (see :func:`self_signed_certificate`).
+
 ``server.requests`` lists (method, path, Range header) of every request received; ``server.clients``
 holds the client (address, port) of every connection that sent one.
 """
@@ -25,6 +27,8 @@ import os
 import re
 import shutil
 import socket
+import ssl
+import subprocess
 import threading
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -186,8 +190,14 @@ class LoopbackServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, folder, behaviour="range", **options):
+    def __init__(self, folder, behaviour="range", tls=None, **options):
         super().__init__(("127.0.0.1", 0), _Handler)
+        self.scheme = "http"
+        if tls is not None:  # (certificate file, key file): serve https
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.socket = context.wrap_socket(self.socket, server_side=True)
+            self.scheme = "https"
         self.folder = str(folder)
         self.behaviour = behaviour
         self.options = options
@@ -207,7 +217,7 @@ class LoopbackServer(ThreadingHTTPServer):
         pass  # clients that hang up early are what these servers are for
 
     def url(self, path=""):
-        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
+        return f"{self.scheme}://127.0.0.1:{self.port}/{path.lstrip('/')}"
 
     def ranged_requests(self):
         with self.lock:
@@ -226,6 +236,17 @@ class LoopbackServer(ThreadingHTTPServer):
             except OSError:
                 pass
         self._thread.join(5)
+
+
+def self_signed_certificate(folder):
+    """(certificate file, key file) of a fresh self-signed certificate for 127.0.0.1."""
+    cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+         "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    return cert, key
 
 
 @contextmanager
@@ -251,7 +272,6 @@ def serving_in_process(folder, behaviour="range"):
     """The same server in a child process, for clients that hold the GIL while they wait on the
     network (pybbi's C code does: a server thread in the same process could never answer it).
     Yields the base URL (``http://127.0.0.1:PORT/``)."""
-    import subprocess
     import sys
 
     child = subprocess.Popen(

@@ -4,8 +4,9 @@ import os
 import time
 
 import pytest
+import urllib3
 
-from tests.remote_servers import serving
+from tests.remote_servers import self_signed_certificate, serving
 from tilesets.formats.httprange import HttpSource
 from tilesets.formats.remote_config import RemoteConfig, RemoteError
 
@@ -171,3 +172,20 @@ def test_basic_auth_from_the_url_is_sent(folder):
         assert source.url == server.url("a.bin")
         assert source.probe().size == 300_000
         assert source._auth.startswith("Basic ")
+
+
+def test_https_checks_certificates(folder, tmp_path):
+    certificate, key = self_signed_certificate(str(tmp_path))
+    with serving(folder, tls=(certificate, key)) as server:
+        url = server.url("a.bin")
+        assert url.startswith("https://127.0.0.1:")
+        with pytest.raises(RemoteError, match="TLS failed") as caught:
+            HttpSource(url, CONFIG).probe()  # self-signed: not trusted by the system
+        assert caught.value.reason == "unreachable"
+        trusted = RemoteConfig(allow_private_hosts=True, ca_bundle=certificate, read_timeout=2)
+        source = HttpSource(url, trusted)
+        info = source.probe()
+        assert source.fetch(info, 100, 200) == data_of(folder)[100:200]
+        unchecked = RemoteConfig(allow_private_hosts=True, verify_tls=False, read_timeout=2)
+        with pytest.warns(urllib3.exceptions.InsecureRequestWarning):
+            assert HttpSource(url, unchecked).probe().size == 300_000

@@ -13,10 +13,8 @@ followed here (bounded, loops refused), never by urllib3; transient failures are
 bounded number of times; timeouts are not retried.
 """
 
-import os
 import re
 import socket
-import threading
 import time
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -32,8 +30,8 @@ from urllib3.exceptions import (
 )
 from urllib3.util import connection as u3connection
 
-from tilesets.formats.remote_config import RemoteError, RemoteInfo
-from tilesets.formats.urls import display_url, parse_location, resolve_checked
+from tilesets.formats.remote_config import PerProcess, RemoteError, RemoteInfo, RemoteSource
+from tilesets.formats.urls import display_url, resolve_checked
 
 REDIRECTS = (301, 302, 303, 307, 308)
 TRANSIENT_STATUS = (500, 502, 503, 504)
@@ -72,21 +70,6 @@ class _GuardedConnection:
         raise error
 
 
-_managers = {}
-_managers_lock = threading.Lock()
-
-
-def pool_manager(config):
-    """The urllib3 PoolManager of this process for ``config`` (made on first use; a forked child
-    makes its own, never sharing its parent's sockets)."""
-    key = (os.getpid(), config)
-    with _managers_lock:
-        manager = _managers.get(key)
-        if manager is None:
-            manager = _managers[key] = _make_manager(config)
-        return manager
-
-
 def _make_manager(config):
     attrs = {"remote_config": config}
     http_conn = type("GuardedHTTPConnection", (_GuardedConnection, HTTPConnection), attrs)
@@ -99,6 +82,9 @@ def _make_manager(config):
     manager = urllib3.PoolManager(num_pools=32, maxsize=8, block=False, **tls)
     manager.pool_classes_by_scheme = {"http": http_pool, "https": https_pool}
     return manager
+
+
+pool_manager = PerProcess(_make_manager)  # pool_manager(config): this process's PoolManager
 
 
 def _origin(url):
@@ -132,24 +118,20 @@ def _inner_remote_error(error):
     return None
 
 
-class HttpSource:
+class HttpSource(RemoteSource):
     """Ranged reads of one http(s) URL under one :class:`RemoteConfig`."""
 
+    kind = "http"
+
     def __init__(self, location, config):
-        if isinstance(location, str):
-            location = parse_location(location)
-        if location.kind != "http":
-            raise ValueError(f"not an http(s) location: {location.display}")
-        self.location = location
-        self.config = config
-        self.shown = location.display
+        super().__init__(location, config)
+        location = self.location
         self.url = _without_userinfo(location.text)
         self._auth = None
         if location.username is not None:
             self._auth = urllib3.util.make_headers(
                 basic_auth=f"{location.username}:{location.password or ''}")["authorization"]
         self._auth_origin = _origin(self.url)
-        self.requests = 0  # requests sent (redirect hops and retries included), for tests/bench
 
     # -- public -------------------------------------------------------------------------------
 
@@ -158,12 +140,7 @@ class HttpSource:
         length = self.config.block_size
         return self._attempts(lambda: self._probe_once(length))
 
-    def fetch(self, info, start, end):
-        """Bytes ``start`` to ``end`` (exclusive) of the file ``info`` describes, exactly."""
-        if not 0 <= start <= end <= info.size:
-            raise ValueError(f"range {start}-{end} outside 0-{info.size}")
-        if start == end:
-            return b""
+    def _fetch(self, info, start, end):
         return self._attempts(lambda: self._fetch_once(info, start, end))
 
     # -- one attempt --------------------------------------------------------------------------

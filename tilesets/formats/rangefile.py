@@ -15,24 +15,18 @@ and may be called from several threads at once.
 """
 
 import io
-import os
 import threading
 
 from tilesets.formats.diskcache import DiskCache
 from tilesets.formats.lru import LRU
+from tilesets.formats.remote_config import PerProcess
 
-_block_caches = {}
-_block_caches_lock = threading.Lock()
+_block_cache = PerProcess(lambda max_bytes: LRU(max_bytes=max_bytes, size_of=len))
 
 
 def shared_block_cache(config):
     """The in-memory block cache of this process for ``config.memory_cache_bytes``."""
-    key = (os.getpid(), config.memory_cache_bytes)
-    with _block_caches_lock:
-        cache = _block_caches.get(key)
-        if cache is None:
-            cache = _block_caches[key] = LRU(max_bytes=config.memory_cache_bytes, size_of=len)
-        return cache
+    return _block_cache(config.memory_cache_bytes)
 
 
 def block_disk_cache(config):

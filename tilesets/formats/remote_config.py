@@ -8,6 +8,7 @@ builds one from Django settings; this module never imports Django.
 import hashlib
 import os
 import tempfile
+import threading
 from dataclasses import dataclass, field
 
 KIB = 1024
@@ -167,3 +168,52 @@ class RemoteInfo:
         """A short text naming this version of this file, for cache keys (no URL in it)."""
         text = f"{self.location}\n{self.validator}"
         return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+class RemoteSource:
+    """What a remote byte source shares: its parsed location, its configuration, the display
+    form for messages (``shown``) and a request counter. Subclasses read with ``probe()`` and
+    ``_fetch(info, start, end)``."""
+
+    kind = ""
+
+    def __init__(self, location, config):
+        from tilesets.formats.urls import parse_location
+
+        if isinstance(location, str):
+            location = parse_location(location)
+        if location.kind != self.kind:
+            raise ValueError(f"not an {self.kind} location: {location.display}")
+        self.location = location
+        self.config = config
+        self.shown = location.display
+        self.requests = 0  # requests sent (redirect hops and retries included), for tests/bench
+
+    def fetch(self, info, start, end):
+        """Bytes ``start`` to ``end`` (exclusive) of the file ``info`` describes, exactly."""
+        if not 0 <= start <= end <= info.size:
+            raise ValueError(f"range {start}-{end} outside 0-{info.size}")
+        if start == end:
+            return b""
+        return self._fetch(info, start, end)
+
+    def _fetch(self, info, start, end):
+        raise NotImplementedError
+
+
+class PerProcess:
+    """One object per process and key, made on first use by ``make(key)``: a forked child makes
+    its own instead of sharing its parent's sockets, threads or event loop."""
+
+    def __init__(self, make):
+        self._make = make
+        self._objects = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, key):
+        full = (os.getpid(), key)
+        with self._lock:
+            found = self._objects.get(full)
+            if found is None:
+                found = self._objects[full] = self._make(key)
+            return found

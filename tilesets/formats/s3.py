@@ -8,26 +8,9 @@ credentials come from the :class:`RemoteConfig`; the endpoint is an administrato
 the private-host guard does not apply to it.
 """
 
-import os
 import threading
 
-from tilesets.formats.remote_config import RemoteError, RemoteInfo
-from tilesets.formats.urls import parse_location
-
-_filesystems = {}
-_filesystems_lock = threading.Lock()
-
-
-def filesystem(config):
-    """The s3fs filesystem of this process for ``config`` (made on first use; a forked child makes
-    its own)."""
-    key = (os.getpid(), config)
-    with _filesystems_lock:
-        fs = _filesystems.get(key)
-        if fs is None:
-            fs = _filesystems[key] = _make_filesystem(config)
-        return fs
-
+from tilesets.formats.remote_config import PerProcess, RemoteError, RemoteInfo, RemoteSource
 
 def _make_filesystem(config):
     import s3fs  # imported on first use: it pulls in aiobotocore, which takes a while to load
@@ -61,21 +44,19 @@ def _make_filesystem(config):
     return fs
 
 
-class S3Source:
+filesystem = PerProcess(_make_filesystem)  # filesystem(config): this process's S3FileSystem
+
+
+class S3Source(RemoteSource):
     """Ranged reads of one S3 object under one :class:`RemoteConfig`."""
 
+    kind = "s3"
+
     def __init__(self, location, config):
-        if isinstance(location, str):
-            location = parse_location(location)
-        if location.kind != "s3":
-            raise ValueError(f"not an s3 location: {location.display}")
-        self.location = location
-        self.config = config
-        self.shown = location.display
-        self.path = f"{location.bucket}/{location.key}"
+        super().__init__(location, config)
+        self.path = f"{self.location.bucket}/{self.location.key}"
         self._file = None
         self._lock = threading.Lock()
-        self.requests = 0
 
     def probe(self):
         with self._lock:
@@ -91,11 +72,7 @@ class S3Source:
             etag=details.get("ETag"), last_modified=str(modified) if modified else None, head=head,
         )
 
-    def fetch(self, info, start, end):
-        if not 0 <= start <= end <= info.size:
-            raise ValueError(f"range {start}-{end} outside 0-{info.size}")
-        if start == end:
-            return b""
+    def _fetch(self, info, start, end):
         with self._lock:
             with _translated(self.shown):
                 handle = self._file or self._open()
