@@ -29,11 +29,17 @@ def shared_block_cache(config):
     return _block_cache(config.memory_cache_bytes)
 
 
+_disk_cache = PerProcess(lambda folder_and_bound: DiskCache(*folder_and_bound))
+
+
+def disk_cache(config):
+    """This process's handle on the on-disk cache folder of ``config`` (whole files and blocks)."""
+    return _disk_cache((config.disk_cache_dir, config.disk_cache_bytes))
+
+
 def block_disk_cache(config):
     """The on-disk cache for blocks, or None when ``config.disk_cache_blocks`` is off."""
-    if not config.disk_cache_blocks:
-        return None
-    return DiskCache(config.disk_cache_dir, config.disk_cache_bytes)
+    return disk_cache(config) if config.disk_cache_blocks else None
 
 
 class RangeFile(io.RawIOBase):

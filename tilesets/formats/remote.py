@@ -14,9 +14,8 @@ Every failure is a :class:`RemoteError` naming the location without credentials.
 
 import os
 
-from tilesets.formats.diskcache import DiskCache
 from tilesets.formats.httprange import HttpSource
-from tilesets.formats.rangefile import RangeFile
+from tilesets.formats.rangefile import RangeFile, disk_cache
 from tilesets.formats.remote_config import RemoteConfig, RemoteError, RemoteInfo
 from tilesets.formats.s3 import S3Source
 from tilesets.formats.urls import Location, parse_location
@@ -67,7 +66,7 @@ def open_binary(location, config):
 
 def whole_file_cache(config):
     """The on-disk cache that :func:`fetch_to_local` stores whole files in."""
-    return DiskCache(config.disk_cache_dir, config.disk_cache_bytes)
+    return disk_cache(config)
 
 
 def fetch_to_local(location, config, info=None, source=None):
