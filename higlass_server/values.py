@@ -2,9 +2,11 @@
 
 The one boolean rule: JSON ``true``/``false``, the numbers 1/0, and the words
 ``true/false, 1/0, yes/no, on/off, t/f, y/n`` in any case and with surrounding blanks ignored.
-The empty text (``?cum=``, a bare ``?cum``, ``"DEBUG": ""`` in config.json) is False: a value that
-says nothing never switches an option on. An environment variable set to "" counts as unset
-(settings skip it before calling this), so there the default applies.
+The empty text (``"DEBUG": ""`` in config.json) is False: a value that says nothing never
+switches a setting on. An environment variable set to "" counts as unset (settings skip it before
+calling this), so there the default applies. A query flag given without a value (a bare ``?cum``
+or ``?cum=``) is a different thing: the flag is present, so :func:`query_flag` reads it as on, as
+the reference server and this server always have; a value, when given, follows the rule above.
 """
 
 from .exceptions import ServiceError
@@ -29,10 +31,13 @@ def parse_bool(value, name="value"):
 
 
 def query_flag(params, name, default=False):
-    """The boolean query parameter ``name`` of ``params`` (a mapping of text), ``default`` when it
-    is absent; a ServiceError (400) naming it when it is not a boolean."""
+    """The boolean query parameter ``name`` of ``params`` (a mapping of text): ``default`` when it
+    is absent, True when present without a value, else its value by :func:`parse_bool`; a
+    ServiceError (400) naming it when that is not a boolean."""
     if name not in params:
         return default
+    if not str(params[name]).strip():
+        return True  # a bare flag
     try:
         return parse_bool(params[name], name)
     except ValueError as exc:

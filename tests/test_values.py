@@ -24,7 +24,8 @@ def test_anything_else_is_refused_with_the_name(value):
 
 def test_query_flag():
     assert query_flag({}, "cum") is False and query_flag({}, "cum", default=True) is True
-    assert query_flag({"cum": "1"}, "cum") is True and query_flag({"cum": ""}, "cum") is False
+    assert query_flag({"cum": "1"}, "cum") is True and query_flag({"cum": "0"}, "cum") is False
+    assert query_flag({"cum": ""}, "cum") is True  # a bare ?cum: the flag is present
     with pytest.raises(ServiceError) as info:
         query_flag({"r": "maybe"}, "r")
     assert info.value.status == 400 and str(info.value).startswith("r must be a boolean")
