@@ -20,7 +20,7 @@ The calls are those of higlass-server (tilesets/generate_tiles.py, master):
 * beddb: ``clodius.tiles.beddb.tiles(path, ids)``;
 * bigbed: ``clodius.tiles.bigbed.tiles(path, ids, chromsizes=<the coordSystem's chromsizes>)``;
 * bam: ``clodius.tiles.bam.tiles(path, ids, index_filename=..., max_tile_width=...)`` (with the
-  numpy-2 patch of tests/test_bam.py).
+  numpy-2 patch of tests/generators/test_bam.py).
 
 The file handles clodius keeps between calls (cooler's ``mats`` cache) are kept, as in a
 long-running server process.
@@ -65,7 +65,7 @@ def main():
             normalised[".".join(parts[:4] + [parts[4] if len(parts) > 4 else "default"])] = tile_id
         return [(normalised[i], t) for i, t in hgco.generate_tiles(files["cooler"], list(normalised)) if i in normalised]
 
-    # numpy >= 2: clodius' BAM code shifts a float (no float >> int); as in tests/test_bam.py
+    # numpy >= 2: clodius' BAM code shifts a float (no float >> int); as in tests/generators/test_bam.py
     original_abs2genomic = hgbam.abs2genomic
     hgbam.abs2genomic = lambda sizes, start, end: original_abs2genomic(sizes, int(start), int(end))
     max_bam_tile_width = 100_000  # the server's MAX_BAM_TILE_WIDTH (clodius 0.20.4 ignores it)

@@ -159,7 +159,7 @@ def summarize(tile, kind=None):
 
     Annotation and reads tiles (lists, or BAM's dict of columns) are compared as their JSON, byte
     for byte, as the optional clodius tests do; bigBed entries without ``uid`` (clodius gives
-    none: tests/test_bigbed.py compares chrOffset, importance, fields)."""
+    none: tests/generators/test_bigbed.py compares chrOffset, importance, fields)."""
     if kind in ("beddb", "bigbed", "bam"):
         if kind == "bigbed" and isinstance(tile, list):
             tile = [{k: e[k] for k in ("chrOffset", "importance", "fields") if k in e} for e in tile]

@@ -444,9 +444,9 @@ def _sample_positions(rng, positions, n=2000):
 
 def make_beddb(path):
     """~60 000 gene-annotation lines (14 columns) in clodius' beddb layout (version 3), written
-    with the tests' writer (tests/annotation_data.py follows ``clodius aggregate bedfile``)."""
+    with the tests' writer (tests/builders/annotation_data.py follows ``clodius aggregate bedfile``)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from tests.annotation_data import gene_line, write_beddb
+    from tests.builders.annotation_data import gene_line, write_beddb
 
     spec = ANNOT_SPEC["beddb"]
     rng = np.random.default_rng(ANNOT_SPEC["seed"])
@@ -475,11 +475,11 @@ def make_beddb(path):
 
 
 def make_bigbed(path):
-    """~200 000 BED6 records, written with pybigtools as the tests do (tests/bigbed_data.py,
+    """~200 000 BED6 records, written with pybigtools as the tests do (tests/builders/bigbed_data.py,
     including its workaround for pybigtools 0.3.0's R-tree leaf ends: every chromosome ends with
     a record reaching its end)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from tests.bigbed_data import with_end_records, write_bigbed
+    from tests.builders.bigbed_data import with_end_records, write_bigbed
 
     spec = ANNOT_SPEC["bigbed"]
     rng = np.random.default_rng(ANNOT_SPEC["seed"] + 1)

@@ -4,7 +4,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.helpers import HG_SMALL, client_for, make_user, write_chromsizes
+from tests.builders.helpers import HG_SMALL, client_for, make_user, write_chromsizes
 from tilesets.ingest import ingest_tileset
 
 

@@ -11,7 +11,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tests.servers import postgres_server  # noqa: E402
+from tests.builders.servers import postgres_server  # noqa: E402
 
 
 def main(args):

@@ -6,7 +6,7 @@ import threading
 import numpy as np
 import pytest
 
-from tests.helpers import in_threads
+from tests.builders.helpers import in_threads
 from tilesets.formats.lru import LRU
 
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from tests.bigwig_data import write_test_bigwig
-from tests.remote_servers import serving_in_process
+from tests.builders.bigwig_data import write_test_bigwig
+from tests.builders.remote_servers import serving_in_process
 from tilesets.formats import udc
 from tilesets.formats.diskcache import DiskCache
 from tilesets.formats.remote_config import RemoteConfig

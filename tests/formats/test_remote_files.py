@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
-from tests.remote_servers import serving
+from tests.builders.remote_servers import serving
 from tilesets.formats.httprange import HttpSource
 from tilesets.formats.lru import LRU
 from tilesets.formats.rangefile import RangeFile

@@ -6,7 +6,7 @@ import time
 import pytest
 import urllib3
 
-from tests.remote_servers import self_signed_certificate, serving
+from tests.builders.remote_servers import self_signed_certificate, serving
 from tilesets.formats.httprange import HttpSource
 from tilesets.formats.remote_config import RemoteConfig, RemoteError
 

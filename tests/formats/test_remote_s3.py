@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pytest
 
-from tests.servers import free_port, wait_for_port
+from tests.builders.servers import free_port, wait_for_port
 from tilesets.formats.remote import fetch_to_local, open_remote, probe
 from tilesets.formats.remote_config import RemoteConfig, RemoteError
 from tilesets.formats.s3 import S3Source, filesystem

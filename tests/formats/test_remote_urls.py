@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from tests.remote_servers import serving
+from tests.builders.remote_servers import serving
 from tilesets.formats.httprange import HttpSource
 from tilesets.formats.remote_config import RemoteConfig, RemoteError, RemoteInfo
 from tilesets.formats.urls import (
