@@ -279,6 +279,31 @@ HTSGET_ORGANIZATION_NAME = get_setting("HTSGET_ORGANIZATION_NAME", "HiGlass")
 HTSGET_ORGANIZATION_URL = get_setting("HTSGET_ORGANIZATION_URL", "https://higlass.io")
 HTSGET_SERVICE_ID = get_setting("HTSGET_SERVICE_ID", "org.higlass.server.htsget")
 
+# --- remote data (tilesets registered by http(s):// or s3:// URL; docs/remote.md) ------------
+
+REMOTE_ALLOW_PRIVATE_HOSTS = get_setting("REMOTE_ALLOW_PRIVATE_HOSTS", False, cast=bool)  # the SSRF guard off
+REMOTE_ALLOWED_PRIVATE_NETWORKS = get_setting("REMOTE_ALLOWED_PRIVATE_NETWORKS", [], cast=list)  # e.g. 10.1.0.0/16
+REMOTE_CONNECT_TIMEOUT = get_setting("REMOTE_CONNECT_TIMEOUT", 5, cast=int)  # seconds
+REMOTE_READ_TIMEOUT = get_setting("REMOTE_READ_TIMEOUT", 15, cast=int)  # seconds of silence
+REMOTE_REQUEST_DEADLINE = get_setting("REMOTE_REQUEST_DEADLINE", 60, cast=int)  # seconds per request
+REMOTE_MAX_REDIRECTS = get_setting("REMOTE_MAX_REDIRECTS", 5, cast=int)
+REMOTE_RETRIES = get_setting("REMOTE_RETRIES", 2, cast=int)
+REMOTE_BLOCK_BYTES = get_setting("REMOTE_BLOCK_BYTES", 256 * 1024, cast=int)
+REMOTE_MEMORY_CACHE_BYTES = get_setting("REMOTE_MEMORY_CACHE_BYTES", 128 * 1024 * 1024, cast=int)  # per process
+REMOTE_CACHE_DIR = str(get_setting("REMOTE_CACHE_DIR", str(BASE_DIR / "cache" / "remote")))
+REMOTE_CACHE_BYTES = get_setting("REMOTE_CACHE_BYTES", 2 * 1024 ** 3, cast=int)  # the disk cache's bound
+REMOTE_CACHE_BLOCKS = get_setting("REMOTE_CACHE_BLOCKS", False, cast=bool)  # blocks on disk too
+REMOTE_MAX_FETCH_BYTES = get_setting("REMOTE_MAX_FETCH_BYTES", 256 * 1024 * 1024, cast=int)  # whole-file reads
+REMOTE_UDC_CACHE_DIR = str(get_setting("REMOTE_UDC_CACHE_DIR", str(BASE_DIR / "cache" / "udc")))  # pybbi's
+REMOTE_UDC_CACHE_BYTES = get_setting("REMOTE_UDC_CACHE_BYTES", 1024 ** 3, cast=int)
+REMOTE_REVALIDATE_SECONDS = get_setting("REMOTE_REVALIDATE_SECONDS", 60, cast=int)  # re-probe a URL after
+S3_ENDPOINT_URL = get_setting("S3_ENDPOINT_URL")  # an S3-compatible server; unset for AWS
+S3_REGION = get_setting("S3_REGION", aliases=("AWS_DEFAULT_REGION",))
+S3_ACCESS_KEY_ID = get_setting("S3_ACCESS_KEY_ID", aliases=("AWS_ACCESS_KEY_ID",))
+S3_SECRET_ACCESS_KEY = get_setting("S3_SECRET_ACCESS_KEY", aliases=("AWS_SECRET_ACCESS_KEY",))
+S3_SESSION_TOKEN = get_setting("S3_SESSION_TOKEN", aliases=("AWS_SESSION_TOKEN",))
+S3_ANONYMOUS = get_setting("S3_ANONYMOUS", False, cast=bool)  # unsigned requests (public buckets)
+
 # --- Redis tile cache (optional: on when REDIS_HOST is set) --------------------------------
 
 REDIS_HOST = get_setting("REDIS_HOST")

@@ -1,42 +1,143 @@
 """How the bytes of a data file are reached.
 
-A generator names its data by a *location* (``Source.datafile``). Today a location is always a
-path on this machine; every way the generators reach bytes goes through this module — a binary
-stream, reads at offsets, an HDF5 file, a path that a C library (pybbi, SQLite) opens itself —
-so another kind of location (a URL) is added here and nowhere else.
+A generator names its data by a *location* (``Source.datafile``): a path on this machine, or an
+``http(s)://`` / ``s3://`` URL. Every way the generators reach bytes goes through this module — a
+binary stream, reads at offsets, an HDF5 file, a path that a C library (SQLite) opens itself, a
+name that a library reading URLs itself (pybbi, htslib) opens — so the generators never care
+where the bytes live.
+
+Remote locations use the remote layer (:mod:`.remote`) with the process's :class:`RemoteConfig`,
+set once by :func:`configure` (the server does it at start from its settings). A remote file's
+size and version come from a probe remembered for ``revalidate_seconds``; its failures are
+:class:`~.remote_config.RemoteError` (an OSError) naming the URL.
 """
 
 import functools
+import io
 import os
+import threading
+import time
 
 import h5py
 
+from . import remote
+from .remote_config import RemoteConfig, RemoteError
+from .udc import point_udc_cache
+
+REMOTE_PREFIXES = ("http://", "https://", "s3://")
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+_state = {"config": RemoteConfig(), "revalidate": 60.0}
+_probes = {}  # location -> (time probed, RemoteInfo)
+_probes_lock = threading.Lock()
+MAX_PROBES = 4096
+
+
+def configure(config, revalidate_seconds=60.0):
+    """Use ``config`` for remote locations from now on (and forget remembered probes)."""
+    _state["config"] = config
+    _state["revalidate"] = float(revalidate_seconds)
+    with _probes_lock:
+        _probes.clear()
+    try:
+        os.makedirs(config.udc_cache_dir, exist_ok=True)
+        point_udc_cache(config.udc_cache_dir)
+    except (OSError, RuntimeError, AttributeError):  # pybbi without the setter: its default folder
+        pass
+
+
+def remote_config():
+    return _state["config"]
+
+
+def is_remote(location):
+    return isinstance(location, str) and location.startswith(REMOTE_PREFIXES)
+
+
+def remote_info(location, fresh=False):
+    """The :class:`RemoteInfo` of a remote location, probed at most every ``revalidate`` seconds
+    (``fresh`` probes now). RemoteError when it cannot be read by ranges."""
+    now = time.monotonic()
+    if not fresh:
+        with _probes_lock:
+            found = _probes.get(location)
+        if found is not None and now - found[0] < _state["revalidate"]:
+            return found[1]
+    info = remote.probe(location, _state["config"])
+    with _probes_lock:
+        if len(_probes) >= MAX_PROBES:
+            _probes.clear()
+        _probes[location] = (now, info)
+    return info
+
 
 def exists(location):
-    return os.path.exists(location)
+    if not is_remote(location):
+        return os.path.exists(location)
+    try:
+        remote_info(location)
+        return True
+    except RemoteError:
+        return False
 
 
 def is_file(location):
-    return os.path.isfile(location)
+    return exists(location) if is_remote(location) else os.path.isfile(location)
+
+
+def size_of(location):
+    return remote_info(location).size if is_remote(location) else os.path.getsize(location)
 
 
 def open_binary(location):
     """A binary file object at the start of the data (the caller closes it)."""
-    return open(location, "rb")
+    if not is_remote(location):
+        return open(location, "rb")
+    return io.BufferedReader(_range_file(location), buffer_size=64 * 1024)
+
+
+def _range_file(location):
+    return remote.open_remote(location, _state["config"], info=remote_info(location))
 
 
 def local_path(location):
-    """A path on this machine holding the bytes, for libraries that open files by name."""
-    return location
+    """A path on this machine holding the bytes, for libraries that open files by name: the
+    location itself, or a remote file's whole copy in the bounded disk cache (refused with a
+    RemoteError above the configured size)."""
+    if not is_remote(location):
+        return location
+    return remote.fetch_to_local(location, _state["config"], info=remote_info(location))
+
+
+def library_name(location):
+    """The name to give a library that reads URLs itself (pybbi, htslib): a local path, or the
+    URL the probe ended at (redirects followed and checked, credentials removed)."""
+    if not is_remote(location):
+        return location
+    return remote_info(location).url
 
 
 def is_hdf5(location):
-    return h5py.is_hdf5(location)
+    if not is_remote(location):
+        return h5py.is_hdf5(location)
+    info = remote_info(location)
+    head = info.head or b""
+    if head[:8] == HDF5_SIGNATURE:
+        return True
+    with _range_file(location) as handle:  # the superblock may also start at 512, 1024, 2048, ...
+        offset = 512
+        while offset + 8 <= min(info.size, 1 << 20):
+            if handle.pread(offset, 8) == HDF5_SIGNATURE:
+                return True
+            offset *= 2
+    return False
 
 
 def open_h5(location, **options):
     """The data as a read-only ``h5py.File``; ``options`` are h5py's (e.g. its chunk cache)."""
-    return h5py.File(location, "r", **options)
+    if not is_remote(location):
+        return h5py.File(location, "r", **options)
+    return h5py.File(_range_file(location), "r", **options)
 
 
 def _pread(fd, offset, length):
@@ -84,6 +185,29 @@ class RandomAccess:
         self.close()
 
 
+class RemoteRandomAccess:
+    """:class:`RandomAccess` for a remote file: reads at offsets through the block caches."""
+
+    def __init__(self, location):
+        self.location = location
+        self.file = _range_file(location)
+        self.size = self.file.size
+        self.read_at = self.file.pread
+
+    def pinned_path(self):
+        """The name a URL-reading library should open (the probed URL)."""
+        return self.file.info.url
+
+    def close(self):
+        self.file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
 def open_ranged(location):
-    """A :class:`RandomAccess` on the data (OSError when it does not open)."""
-    return RandomAccess(location)
+    """A :class:`RandomAccess` (or its remote twin) on the data (OSError when it does not open)."""
+    return RemoteRandomAccess(location) if is_remote(location) else RandomAccess(location)

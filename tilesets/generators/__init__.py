@@ -8,6 +8,8 @@ import importlib
 import pkgutil
 
 from ..formats.lru import LRU
+from ..formats import access as _access
+from ..formats.remote_config import RemoteConfig
 from ..formats.version import FileVersion, file_version
 from .base import Generator, GeneratorError, HtsgetFormat, Source, TileRequest
 
@@ -38,6 +40,14 @@ def get(filetype):
     return REGISTRY.get(filetype)
 
 
+def configure_remote(revalidate_seconds=60, **fields):
+    """Reach remote locations with these :class:`RemoteConfig` fields from now on."""
+    _access.configure(RemoteConfig(**fields), revalidate_seconds)
+
+
+is_remote = _access.is_remote
+
+
 def offering(capability):
     """``{filetype: generator}`` of the generators that offer ``capability`` (a Generator field
     such as "tiles", "search" or "htsget")."""
@@ -46,5 +56,5 @@ def offering(capability):
 
 __all__ = [
     "REGISTRY", "KNOWN_FILETYPES", "LRU", "FileVersion", "Generator", "GeneratorError", "HtsgetFormat", "Source",
-    "TileRequest", "file_version", "get", "offering",
+    "TileRequest", "configure_remote", "file_version", "get", "is_remote", "offering",
 ]
