@@ -57,7 +57,7 @@ clean:
 BENCH_VENV ?= .venv-bench
 BENCH_DATA ?= .bench-data
 
-.PHONY: bench install-bench
+.PHONY: bench bench-remote install-bench
 
 $(BENCH_VENV)/bin/python:
 	$(PYTHON) -m venv $(BENCH_VENV)
@@ -71,3 +71,9 @@ install-bench: $(BENCH_VENV)/.installed
 bench: install install-bench
 	$(BENCH_VENV)/bin/python -m bench.data --out $(BENCH_DATA)
 	$(BIN)/python -m bench.run --data $(BENCH_DATA) --bench-python $(BENCH_VENV)/bin/python
+	$(BIN)/python -m bench.bench_remote --data $(BENCH_DATA)
+
+# The same files read locally and through a loopback HTTP range server (bench/bench_remote.py).
+bench-remote: install install-bench
+	$(BENCH_VENV)/bin/python -m bench.data --out $(BENCH_DATA)
+	$(BIN)/python -m bench.bench_remote --data $(BENCH_DATA)

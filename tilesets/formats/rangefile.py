@@ -4,10 +4,16 @@
 those bytes) and ``shown`` (the location for messages): :class:`~.httprange.HttpSource` and
 :class:`~.s3.S3Source`. Reads are rounded out to whole blocks of ``config.block_size`` bytes;
 blocks come from the process's in-memory block cache (one byte-bounded LRU shared by every remote
-file), then from the on-disk cache when ``config.disk_cache_blocks`` is on, then from the network:
+file), then from the on-disk cache, then from the network:
 the missing blocks of one read are fetched with as few requests as possible (one per contiguous
 run, each at most ``config.max_request_bytes``). Blocks are keyed by the file's version token, so
 a changed remote file never mixes with old blocks.
+
+What goes to disk: every block fetched when ``config.disk_cache_blocks`` is on; otherwise only the
+first :data:`OPENING_BLOCKS` blocks a process fetches of each file (its structure: HDF5 metadata,
+bbi headers and indexes, read when the file is opened), so that other worker processes and
+restarts open a file without asking the network again. A process looks for missing blocks on
+disk in both cases.
 
 It is an ``io.RawIOBase``: ``h5py.File(RangeFile(...))`` reads HDF5 through it, and
 ``io.BufferedReader`` can wrap it. ``pread(offset, length)`` reads without moving the position
@@ -31,6 +37,9 @@ def shared_block_cache(config):
 
 _disk_cache = PerProcess(lambda folder_and_bound: DiskCache(*folder_and_bound))
 
+OPENING_BLOCKS = 32  # blocks of each file a process fetches first, kept on disk (8 MiB at 256 KiB)
+_fetched = PerProcess(lambda _key: LRU(max_items=4096))  # file token -> blocks fetched so far
+
 
 def disk_cache(config):
     """This process's handle on the on-disk cache folder of ``config`` (whole files and blocks)."""
@@ -38,8 +47,13 @@ def disk_cache(config):
 
 
 def block_disk_cache(config):
-    """The on-disk cache for blocks, or None when ``config.disk_cache_blocks`` is off."""
-    return disk_cache(config) if config.disk_cache_blocks else None
+    """The on-disk cache for blocks (every block when ``config.disk_cache_blocks`` is on, else a
+    file's first :data:`OPENING_BLOCKS`)."""
+    return disk_cache(config)
+
+
+def _fetched_counts():
+    return _fetched(None)
 
 
 class RangeFile(io.RawIOBase):
@@ -166,11 +180,21 @@ class RangeFile(io.RawIOBase):
 
     def _store(self, index, block):
         self.cache.put(self._key(index), block)
-        if self.disk is not None:
+        if self.disk is not None and self._to_disk():
             try:
                 self.disk.put(self._disk_key(index), block)
             except OSError:
                 pass  # a full or read-only disk only costs the disk copy
+
+    def _to_disk(self):
+        """Whether a block just fetched goes to disk: all of them with ``disk_cache_blocks``, else
+        the first OPENING_BLOCKS of this file in this process."""
+        if self.config.disk_cache_blocks:
+            return True
+        counts = _fetched_counts()
+        count = counts.get(self.info.token, 0)
+        counts.put(self.info.token, count + 1)
+        return count < OPENING_BLOCKS
 
     def _block_length(self, index):
         return min(self.block_size, self.size - index * self.block_size)
