@@ -5,36 +5,13 @@ import logging
 from pathlib import Path
 
 import pytest
-import redis
 
-from tests.builders.servers import RedisServer
 from tilesets import generators
 from tilesets.cache import PREFIX, tile_cache
 from tilesets.generators.base import Generator
 from tilesets.ingest import ingest_tileset
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(scope="module")
-def redis_server():
-    server = RedisServer()
-    server.start()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def cache_on(settings, redis_server):
-    if redis_server.process is None:
-        redis_server.start()
-    settings.REDIS_HOST = "127.0.0.1"
-    settings.REDIS_PORT = redis_server.port
-    client = redis.Redis(host="127.0.0.1", port=redis_server.port)
-    client.flushall()
-    tile_cache._down_until = 0.0
-    yield client
-    tile_cache._down_until = 0.0
 
 
 @pytest.fixture
