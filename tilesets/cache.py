@@ -1,8 +1,12 @@
 """The optional Redis tile cache (on when ``REDIS_HOST`` is set).
 
 * Keys: ``hg:tile:v1:<tileset uuid>:<version>:<tile id>[:<sha1 of the options>]``. The version
-  changes with the tileset's row, its file (its file-version token: device, inode, size, mtime) and the assembly it reads its
-  chromosome order from, so a re-ingest or a changed file is never answered from old entries.
+  changes with the tileset's row, its file (its file-version token: device, inode, size, mtime
+  of a local file; for a URL, the validator of its latest probe: ETag, else Last-Modified and
+  size) and the assembly it reads its chromosome order from, so a re-ingest or a changed file is
+  never answered from old entries. A remote file is probed again at most every
+  ``REMOTE_REVALIDATE_SECONDS``: until then a file replaced on its server may still be answered
+  from the entries of its previous version.
 * Values: the tile's JSON bytes (never pickle).
 * Callers check permissions first; the cache only ever sees tiles the caller may read.
 * Redis being down never fails a request: tiles are computed uncached, a warning is logged, and
