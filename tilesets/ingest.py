@@ -61,7 +61,7 @@ def _local_file(filename, no_upload, what="file"):
     """Resolve a command-line path; for ``no_upload`` it must lie under MEDIA_ROOT."""
     text = str(filename)
     if "://" in text:
-        raise IngestError(f"{text}: URLs cannot be ingested; download the {what} first.")
+        raise IngestError(f"{text}: URLs cannot be ingested as local files; register them with --url.")
     path = Path(text).expanduser()
     if no_upload and not path.is_absolute():
         path = media_root() / path
@@ -96,7 +96,8 @@ def _as_input(value, no_upload, what):
     return _Input(path, path.name)
 
 
-def _owner(owner):
+def find_owner(owner):
+    """A user (or None) given as a user or a username; IngestError for an unknown username."""
     if owner is None or hasattr(owner, "pk"):
         return owner
     try:
@@ -108,7 +109,7 @@ def _owner(owner):
 def _chromsizes_rows(tileset):
     """The (name, length) pairs of a chromsizes tileset; empty when it is no readable assembly."""
     try:
-        return set(assembly_rows(tileset.filetype, tileset.datafile.name) or ())
+        return set(assembly_rows(tileset.filetype, tileset.datafile.name, tileset.remote) or ())
     except (generators.GeneratorError, OSError):
         return set()
 
@@ -122,8 +123,8 @@ def match_assembly(generator, datafile, indexfile, coord_system, owner):
     try:
         source = generators.Source(datafile=str(datafile), indexfile=str(indexfile) if indexfile else None)
         own = set(generator.chromsizes(source))
-    except generators.GeneratorError as exc:
-        raise IngestError(f"Cannot read the chromosomes of {Path(datafile).name}: {exc}") from None
+    except (generators.GeneratorError, OSError) as exc:
+        raise IngestError(f"Cannot read the chromosomes of {Path(datafile).name}: {exc}") from exc
     owner_id = owner.pk if owner is not None else None
     if coord_system:
         candidates = list(usable_chromsizes(owner_id, coord_system))
@@ -217,7 +218,7 @@ def ingest_tileset(
     check_filetype(filetype, strict_filetype)
     if uid is not None:
         check_uid(uid)
-    owner = _owner(owner)
+    owner = find_owner(owner)
     if project_name and project is not None:
         raise IngestError("Give either a project or a project name, not both.")
 
@@ -255,25 +256,58 @@ def _find_or_build_index(generator, data, no_upload, workdir):
     raise IngestError(f"The filetype {generator.filetype} needs an index file (--indexfile).")
 
 
+def check_content(generator, filetype, datafile, indexfile, coordSystem, owner, shown):
+    """Check that a file (a local path or a URL) opens as ``filetype``: the generator's
+    ``validate``, its chromosomes against the assembly for filetypes that take their order from
+    it, and the facts computed once. Returns ``(coordSystem, facts)``; IngestError otherwise, raised
+    from the reader's error (which tells a remote file's callers why it could not be read)."""
+    if generator is None:
+        return coordSystem, {}
+    try:
+        generator.validate(datafile, indexfile)
+    except Exception as exc:  # GeneratorError, or a reader library failing on garbage input
+        raise IngestError(f"{shown} does not open as {filetype}: {exc}") from exc
+    if generator.uses_coord_chromsizes and generator.chromsizes is not None:
+        coordSystem = match_assembly(generator, datafile, indexfile, coordSystem, owner)
+    facts = {}
+    if generator.facts is not None:
+        try:
+            facts = generator.facts(generators.Source(datafile, indexfile))
+        except (generators.GeneratorError, OSError) as exc:
+            raise IngestError(f"{shown} does not open as {filetype}: {exc}") from exc
+    return coordSystem, facts
+
+
+def create_record(*, uid, datafile, indexfile, facts, name, project_name, project, owner, private, **fields):
+    """Write the tileset row (and its project, and the owner's permissions) in one transaction;
+    UidTaken when the uid was taken meanwhile. ``fields`` are further model fields."""
+    try:
+        with transaction.atomic():
+            if project_name:
+                project, _ = Project.objects.get_or_create(name=project_name, defaults={"owner": owner})
+            tileset = Tileset.objects.create(
+                uuid=uid or Tileset._meta.get_field("uuid").default(),
+                datafile=datafile,
+                indexfile=indexfile,
+                meta={"facts": facts} if facts else {},
+                name=name,
+                project=project,
+                owner=owner,
+                private=bool(private),
+                **fields,
+            )
+            grant_owner_permissions(tileset)
+    except IntegrityError:
+        raise UidTaken(f"A tileset with uid {uid!r} already exists.") from None
+    tile_cache.invalidate(tileset.uuid)  # leftovers of an earlier tileset with this uid
+    logger.info("Registered %s", tileset)
+    return tileset
+
+
 def _ingest(generator, data, index, workdir, *, filetype, datatype, coordSystem, coordSystem2, uid, name,
             description, project_name, project, no_upload, owner, private, temporary, progress):
-    if generator is not None:
-        try:
-            generator.validate(str(data.path), str(index.path) if index else None)
-        except generators.GeneratorError as exc:
-            raise IngestError(f"{data.original_name} does not open as {filetype}: {exc}") from None
-        except Exception as exc:  # a reader library failing on garbage input
-            raise IngestError(f"{data.original_name} does not open as {filetype}: {exc}") from None
-        if generator.uses_coord_chromsizes and generator.chromsizes is not None:
-            coordSystem = match_assembly(generator, data.path, index.path if index else None, coordSystem, owner)
-    facts = {}
-    if generator is not None and generator.facts is not None:
-        source = generators.Source(str(data.path), str(index.path) if index else None)
-        try:
-            facts = generator.facts(source)
-        except generators.GeneratorError as exc:
-            raise IngestError(f"{data.original_name} does not open as {filetype}: {exc}") from None
-
+    coordSystem, facts = check_content(generator, filetype, str(data.path), str(index.path) if index else None,
+                                       coordSystem, owner, data.original_name)
     copied = []
     owns_index = index is not None and (not no_upload or index.built_here)
     try:
@@ -289,39 +323,17 @@ def _ingest(generator, data, index, workdir, *, filetype, datatype, coordSystem,
             copied.append(index_name)
         else:
             index_name = str(index.path.relative_to(media_root()))
-        with transaction.atomic():
-            if project_name:
-                project, _ = Project.objects.get_or_create(name=project_name, defaults={"owner": owner})
-            tileset = Tileset.objects.create(
-                uuid=uid or Tileset._meta.get_field("uuid").default(),
-                datafile=data_name,
-                indexfile=index_name,
-                owns_file=not no_upload,
-                owns_index=owns_index,
-                meta={"facts": facts} if facts else {},
-                filetype=filetype,
-                datatype=datatype,
-                coordSystem=coordSystem or "",
-                coordSystem2=coordSystem2 or "",
-                name=name if name else data.original_name,
-                description=description or "",
-                project=project,
-                owner=owner,
-                private=bool(private),
-                temporary=temporary,
-            )
-            grant_owner_permissions(tileset)
-    except IntegrityError:
-        for stored in copied:
-            _remove_stored(stored)
-        raise UidTaken(f"A tileset with uid {uid!r} already exists.") from None
+        return create_record(
+            uid=uid, datafile=data_name, indexfile=index_name, facts=facts,
+            name=name if name else data.original_name, project_name=project_name, project=project,
+            owner=owner, private=private, owns_file=not no_upload, owns_index=owns_index, filetype=filetype,
+            datatype=datatype, coordSystem=coordSystem or "", coordSystem2=coordSystem2 or "",
+            description=description or "", temporary=temporary,
+        )
     except BaseException:
         for stored in copied:
             _remove_stored(stored)
         raise
-    tile_cache.invalidate(tileset.uuid)  # leftovers of an earlier tileset with this uid
-    logger.info("Ingested %s", tileset)
-    return tileset
 
 
 EDITABLE_FIELDS = ("name", "description", "datatype", "coordSystem", "coordSystem2", "private", "project")

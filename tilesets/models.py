@@ -39,8 +39,12 @@ class Tileset(models.Model):
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     uuid = models.CharField(max_length=100, unique=True, default=new_uid, validators=[uid_validator])
     # Relative to MEDIA_ROOT (e.g. "uploads/x.mcool"); --no-upload files are stored relative too.
+    # For a remote tileset (``remote``) both hold URLs instead (http(s):// or s3://).
     datafile = models.FileField(upload_to="uploads", max_length=1000)
     indexfile = models.FileField(upload_to="uploads", max_length=1000, blank=True, null=True)
+    # True when datafile and indexfile are URLs read over the network (register_url, --url), never
+    # names under MEDIA_ROOT. Only this flag makes a name a URL: a stored name is never guessed.
+    remote = models.BooleanField(default=False)
     # True when the server copied the data (and index) file into uploads/ and so may delete it;
     # False when it only points at a file of the user's (--no-upload).
     owns_file = models.BooleanField(default=True)

@@ -8,12 +8,14 @@ from rest_framework import serializers
 from higlass_server.values import parse_bool
 
 from .models import Project, Tileset, UID_PATTERN
+from .register import public_url
 
 
 class TilesetSerializer(serializers.ModelSerializer):
     """The public shape of a tileset (list items, detail, create and update answers).
 
-    It never shows a server path: ``datafile`` is the bare file name.
+    It never shows a server path: ``datafile`` is the bare file name, or for a remote tileset its
+    URL without credentials or query.
     """
 
     datafile = serializers.SerializerMethodField()
@@ -30,7 +32,9 @@ class TilesetSerializer(serializers.ModelSerializer):
         )
 
     def get_datafile(self, obj):
-        return os.path.basename(obj.datafile.name) if obj.datafile else ""
+        if not obj.datafile:
+            return ""
+        return public_url(obj.datafile.name) if obj.remote else os.path.basename(obj.datafile.name)
 
     def get_owner(self, obj):
         return obj.owner.username if obj.owner_id else None
@@ -79,6 +83,52 @@ class TilesetUploadSerializer(serializers.Serializer):
     def validate(self, attrs):
         if attrs.get("project") and attrs.get("project_name"):
             raise serializers.ValidationError("Give either project (a uuid) or project_name, not both.")
+        return attrs
+
+
+class _RegisterFields(serializers.Serializer):
+    """The metadata fields shared by ``register_url`` and ``link_tile`` (JSON bodies); any other
+    key is refused, so a typo is not silently ignored."""
+
+    filetype = serializers.CharField()
+    datatype = serializers.CharField(required=False, default="unknown")
+    coordSystem = serializers.CharField(required=False, allow_blank=True, default="")
+    coordSystem2 = serializers.CharField(required=False, allow_blank=True, default="")
+    uid = serializers.RegexField(UID_PATTERN, max_length=100, required=False)
+    name = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    private = _BoolField(required=False, default=False)
+    project_name = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown field(s): {', '.join(unknown)}; allowed: {', '.join(self.fields)}."
+            )
+        return attrs
+
+
+class RegisterUrlSerializer(_RegisterFields):
+    """Body of ``POST /api/v1/register_url/``."""
+
+    fileurl = serializers.CharField(max_length=1000)
+    indexurl = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=1000)
+
+
+class LinkTileSerializer(_RegisterFields):
+    """Body of ``POST /api/v1/link_tile/``; ``uuid`` is accepted for ``uid`` (the reference's name)."""
+
+    filepath = serializers.CharField()
+    indexpath = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    uuid = serializers.RegexField(UID_PATTERN, max_length=100, required=False)
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if "uuid" in attrs:
+            if "uid" in attrs and attrs["uid"] != attrs["uuid"]:
+                raise serializers.ValidationError("Give uid or uuid, not both.")
+            attrs["uid"] = attrs.pop("uuid")
         return attrs
 
 

@@ -1,9 +1,12 @@
-"""Where tileset files live: names stored relative to MEDIA_ROOT, resolved with containment checks."""
+"""Where tileset files live: names stored relative to MEDIA_ROOT, resolved with containment checks,
+or, for remote tilesets, http(s):// and s3:// URLs handed to the generators as they are."""
 
 import os
 from pathlib import Path
 
 from django.conf import settings
+
+from . import generators
 
 
 def media_root():
@@ -29,11 +32,21 @@ def stored_path(name):
     return Path(path)
 
 
-def data_path(tileset):
-    path = stored_path(tileset.datafile.name)
+def location(name, remote=False):
+    """Where a stored name's bytes are, as the generators take it: for a remote tileset the URL
+    itself (None if the name is somehow not a URL), else the absolute path under MEDIA_ROOT
+    (None if it escapes it). Only the tileset's ``remote`` flag makes a name a URL."""
+    if not name:
+        return None
+    if remote:
+        return str(name) if generators.is_remote(str(name)) else None
+    path = stored_path(name)
     return str(path) if path else None
+
+
+def data_path(tileset):
+    return location(tileset.datafile.name, tileset.remote)
 
 
 def index_path(tileset):
-    path = stored_path(tileset.indexfile.name if tileset.indexfile else None)
-    return str(path) if path else None
+    return location(tileset.indexfile.name if tileset.indexfile else None, tileset.remote)

@@ -16,7 +16,7 @@ from . import generators
 from .access import usable_chromsizes, visible_among
 from .cache import tile_cache
 from .models import UID_PATTERN, Tileset
-from .storage import data_path, index_path, stored_path
+from .storage import data_path, index_path, location
 
 logger = logging.getLogger("tilesets")
 
@@ -39,14 +39,14 @@ def _lookup(uids, user):
     return records, visible_among(user, list(records.values()))
 
 
-def assembly_rows(filetype, datafile):
-    """``[(name, length), ...]`` of a chromosome-sizes tileset given its filetype and stored file
-    name, or None when that filetype does not describe an assembly (the registry's ``assembly``).
+def assembly_rows(filetype, datafile, remote=False):
+    """``[(name, length), ...]`` of a chromosome-sizes tileset given its filetype, stored file
+    name and remote flag, or None when that filetype does not describe an assembly (the registry's ``assembly``).
     Read once per file version. GeneratorError or OSError when the file cannot be read."""
     generator = generators.get(filetype)
     if generator is None or not generator.assembly or generator.chromsizes is None:
         return None
-    path = stored_path(datafile)
+    path = location(datafile, remote)
     if path is None:
         return None
     version = generators.file_version(path)
@@ -64,12 +64,12 @@ def _context(tileset, generator):
     if not tileset.coordSystem:
         return {}
     found = usable_chromsizes(tileset.owner_id, tileset.coordSystem).exclude(pk=tileset.pk).order_by()
-    candidates = list(found.values_list("uuid", "filetype", "datafile")[:2])
+    candidates = list(found.values_list("uuid", "filetype", "datafile", "remote")[:2])
     if len(candidates) != 1:
         return {}
-    uuid, filetype, name = candidates[0]
+    uuid, filetype, name, remote = candidates[0]
     try:
-        rows = assembly_rows(filetype, name)
+        rows = assembly_rows(filetype, name, remote)
     except (generators.GeneratorError, OSError):
         logger.warning("Chromosome sizes %s are unreadable; using the file's own", uuid)
         return {}

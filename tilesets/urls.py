@@ -16,4 +16,6 @@ urlpatterns = [
     re_path(r"^viewconfs?/?$", views.ViewConfView.as_view(), name="viewconfs"),
     re_path(r"^uids_by_filename/?$", views.UidsByFilenameView.as_view(), name="uids-by-filename"),
     re_path(r"^suggest/?$", views.SuggestView.as_view(), name="suggest"),
+    re_path(r"^register_url/?$", views.RegisterUrlView.as_view(), name="register-url"),
+    re_path(r"^link_tile/?$", views.LinkTileView.as_view(), name="link-tile"),
 ]

@@ -19,11 +19,13 @@ from higlass_server.errors import error_response
 from higlass_server.exceptions import ServiceError
 from higlass_server.values import query_flag
 
-from . import ingest, suggest, tiles
+from . import ingest, register, suggest, tiles
 from .access import can_write, visible_tilesets
 from .models import Tileset, ViewConf
 from .schemas import TILES_POST_SCHEMA
 from .serializers import (
+    LinkTileSerializer,
+    RegisterUrlSerializer,
     TilesetSerializer,
     TilesetUpdateSerializer,
     TilesetUploadSerializer,
@@ -173,6 +175,34 @@ class TilesetViewSet(viewsets.ModelViewSet):
     def destroy(self, request, *args, **kwargs):
         ingest.delete_tileset(self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- tilesets registered in place: register_url and link_tile --------------------------------
+
+
+def _register_in_place(request, serializer_class, service, key):
+    """Validate a JSON body with ``serializer_class``, register the tileset with ``service`` as
+    the caller, answer 201 ``{key: uuid}``."""
+    require_uploads(request)
+    fields = serializer_class(data=read_json_body(request))
+    fields.is_valid(raise_exception=True)
+    tileset = service(owner=request.user, **fields.validated_data)
+    return Response({key: tileset.uuid}, status=status.HTTP_201_CREATED)
+
+
+class RegisterUrlView(APIView):
+    """``POST /api/v1/register_url/``: a tileset read from an http(s) or s3 URL; 201 ``{"uid"}``."""
+
+    def post(self, request):
+        return _register_in_place(request, RegisterUrlSerializer, register.register_url, "uid")
+
+
+class LinkTileView(APIView):
+    """``POST /api/v1/link_tile/``: a file already under MEDIA_ROOT, registered in place;
+    201 ``{"uuid"}``."""
+
+    def post(self, request):
+        return _register_in_place(request, LinkTileSerializer, register.link_file, "uuid")
 
 
 # --- tiles and tileset_info ----------------------------------------------------------------

@@ -10,6 +10,7 @@ import pkgutil
 from ..formats.lru import LRU
 from ..formats import access as _access
 from ..formats.remote_config import RemoteConfig
+from ..formats.urls import display_url
 from ..formats.version import FileVersion, file_version
 from .base import Generator, GeneratorError, HtsgetFormat, Source, TileRequest
 
@@ -46,6 +47,7 @@ def configure_remote(revalidate_seconds=60, **fields):
 
 
 is_remote = _access.is_remote
+probe_remote = _access.remote_info  # probe_remote(url, fresh=True): RemoteInfo, or an OSError with .reason
 
 
 def offering(capability):
@@ -56,5 +58,6 @@ def offering(capability):
 
 __all__ = [
     "REGISTRY", "KNOWN_FILETYPES", "LRU", "FileVersion", "Generator", "GeneratorError", "HtsgetFormat", "Source",
-    "TileRequest", "configure_remote", "file_version", "get", "is_remote", "offering",
+    "TileRequest", "configure_remote", "file_version", "get", "is_remote", "offering", "probe_remote",
+    "display_url",
 ]
