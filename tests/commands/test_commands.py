@@ -252,3 +252,69 @@ def test_commands_from_the_shell(shell_env, tmp_path):
     assert result.returncode == 0 and result.stdout.strip() == "sh"
     assert "[uuid: sh]" in manage(shell_env, "list_tilesets").stdout
     assert manage(shell_env, "delete_tileset", "--uuid", "sh").returncode == 0
+
+
+# --- ingest_tileset --url ------------------------------------------------------------------
+
+
+@pytest.fixture
+def served_cooler(settings, tmp_path):
+    """A small .cool file on a loopback Range server that the remote layer may reach."""
+    from tests.builders import cooler_data
+    from tests.builders.remote_servers import serving
+
+    settings.REMOTE_ALLOW_PRIVATE_HOSTS = True
+    settings.REMOTE_READ_TIMEOUT = 2
+    settings.REMOTE_CACHE_DIR = str(tmp_path / "remote-cache")
+    folder = tmp_path / "served"
+    folder.mkdir()
+    cooler_data.make_base(folder / "single.cool", balance=False, extra=())
+    with serving(folder) as server:
+        yield server
+
+
+def test_ingest_url_registers_the_remote_file(served_cooler, media, owner):
+    url = served_cooler.url("single.cool")
+    out, _ = ingest("--url", url, "--filetype", "cooler", "--datatype", "matrix", "--coordSystem", "hgC",
+                    "--uid", "rc", "--owner", "owner")
+    assert out.strip() == "rc"
+    tileset = Tileset.objects.get(uuid="rc")
+    assert tileset.remote and tileset.datafile.name == url and not tileset.owns_file and tileset.owner == owner
+    assert tileset.name == "single.cool" and uploads(media) == []
+    out, _ = run("delete_tileset", "--uuid", "rc")
+    assert "left in place" in out and not Tileset.objects.filter(uuid="rc").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--url", "ftp://example.org/x.cool"], "--url must be an http://, https:// or s3:// URL"),
+    (["--url", "https://example.org/r.bam", "--filetype", "bam"], "bam needs an index: give its URL in --index-url"),
+    (["--url", "https://example.org/x.cool", "--indexfile", "x.bai"], "--url takes --index-url"),
+    (["--url", "https://example.org/x.cool", "--no-upload"], "--url takes --index-url"),
+    (["--filename", "x.cool", "--index-url", "https://example.org/x.bai"], "--index-url goes with --url"),
+])
+def test_ingest_url_refusals(args, message):
+    if "--filetype" not in args:
+        args = [*args, "--filetype", "cooler"]
+    with pytest.raises(CommandError, match=message):
+        ingest(*args)
+    assert not Tileset.objects.exists()
+
+
+def test_ingest_url_that_cannot_be_read(served_cooler):
+    with pytest.raises(CommandError, match=r"--url cannot be read: .*HTTP 404"):
+        ingest("--url", served_cooler.url("nope.cool"), "--filetype", "cooler")
+    assert not Tileset.objects.exists()
+
+
+def test_ingest_url_refuses_loopback_by_default(served_cooler, settings):
+    settings.REMOTE_ALLOW_PRIVATE_HOSTS = False
+    with pytest.raises(CommandError, match="non-public address"):
+        ingest("--url", served_cooler.url("single.cool"), "--filetype", "cooler")
+
+
+def test_ingest_url_or_filename_is_required(shell_env):
+    result = manage(shell_env, "ingest_tileset", "--filetype", "cooler")
+    assert result.returncode == 2 and "one of the arguments --filename --url is required" in result.stderr
+    result = manage(shell_env, "ingest_tileset", "--filename", "a", "--url", "https://example.org/a", "--filetype", "cooler")
+    assert result.returncode == 2 and "not allowed with argument" in result.stderr
+    assert "--index-url" in manage(shell_env, "ingest_tileset", "--help").stdout

@@ -21,6 +21,6 @@ class Command(BaseCommand):
         removed = delete_tileset(tileset)
         self.stdout.write(f"Deleted {description}")
         if not owned:
-            self.stdout.write("Its file was registered with --no-upload and is left in place.")
+            self.stdout.write("Its file is not the server's (--no-upload, link_tile or a URL) and is left in place.")
         elif not removed:
             self.stderr.write("Warning: its file was already gone from the media folder.")
