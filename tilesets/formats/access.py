@@ -15,14 +15,17 @@ size and version come from a probe remembered for ``revalidate_seconds``; its fa
 import functools
 import io
 import os
+import re
 import threading
 import time
+from urllib.parse import urlsplit
 
 import h5py
 
 from . import remote
 from .remote_config import RemoteConfig, RemoteError
 from .udc import point_udc_cache
+from .urls import display_url
 
 REMOTE_PREFIXES = ("http://", "https://", "s3://")
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -110,11 +113,52 @@ def local_path(location):
 
 
 def library_name(location):
-    """The name to give a library that reads URLs itself (pybbi, htslib): a local path, or the
-    URL the probe ended at (redirects followed and checked, credentials removed)."""
+    """The name to give a library that reads files by name and http(s) URLs itself (pybbi,
+    htslib): a local path as it is; for an http(s) URL the URL the probe ended at (redirects
+    followed and checked; it may hold credentials: never show it, see :func:`shown`); for s3 a
+    whole local copy (:func:`local_path`), since these libraries cannot reach our S3 endpoint
+    with our credentials. RemoteError when the probe fails or an s3 file is too large to copy."""
     if not is_remote(location):
         return location
-    return remote_info(location).url
+    return _library_name(location, remote_info(location))
+
+
+def _library_name(location, info):
+    if not location.startswith("s3://"):
+        return info.url
+    try:
+        return remote.fetch_to_local(location, _state["config"], info=info)
+    except RemoteError as exc:
+        if exc.reason != "too-large":
+            raise
+        config = _state["config"]
+        limit = min(config.max_fetch_bytes, config.disk_cache_bytes)
+        raise RemoteError(
+            f"{info.location}: this filetype's reader cannot read s3:// itself, so the file is copied "
+            f"whole first, and at {info.size} bytes it is larger than the {limit} bytes the server "
+            "copies; serve it over https instead", reason="too-large") from None
+
+
+def shown(location):
+    """``location`` as it may appear in messages: a URL without user, password or query."""
+    return display_url(location) if is_remote(location) else location
+
+
+def file_name(location):
+    """The last part of a location's path (for a URL: without its query), e.g. to name files
+    derived from it."""
+    if is_remote(location):
+        location = urlsplit(location).path
+    return os.path.basename(location)
+
+
+_USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]*@")
+
+
+def without_credentials(text):
+    """``text`` (e.g. a C library's error message) with the user and password of any URL in it
+    removed."""
+    return _USERINFO.sub(r"\1", text)
 
 
 def is_hdf5(location):
@@ -195,8 +239,9 @@ class RemoteRandomAccess:
         self.read_at = self.file.pread
 
     def pinned_path(self):
-        """The name a URL-reading library should open (the probed URL)."""
-        return self.file.info.url
+        """The name a library reading files by name should open for this very version (see
+        :func:`library_name`: the probed URL, or for s3 a local copy)."""
+        return _library_name(self.location, self.file.info)
 
     def close(self):
         self.file.close()

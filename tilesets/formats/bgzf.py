@@ -194,23 +194,28 @@ def span_pieces(handle, vbeg, vend):
 class BgzfFile:
     """A bgzip file read at uncompressed offsets: ``read_at(offset, length)`` and ``size``, like
     :class:`~.access.RandomAccess` (which it reads through, so one instance serves every thread).
-    The block table (what a ``.gzi`` holds) is built from the block headers when the file is
-    opened; a few recently inflated blocks are kept."""
+    The block table is built from the block headers when the file is opened, or taken from the
+    file's ``.gzi`` (``gzi``: its bytes) when given, which saves reading a header in every block
+    (for a remote file, the whole file); a few recently inflated blocks are kept."""
 
-    def __init__(self, location, cached_blocks=32):
+    def __init__(self, location, cached_blocks=32, gzi=None):
         self.file = access.open_ranged(location)
+        try:
+            if gzi is None:
+                self._scan()
+            else:
+                self._from_gzi(gzi)
+        except BaseException:
+            self.file.close()
+            raise
+        self._blocks = LRU(max_items=cached_blocks)
+
+    def _scan(self):
         read_at, file_size = self.file.read_at, self.file.size
         self.starts, self.ustarts, self.sizes = [], [], []  # file offset, data offset, block size
         position = total = 0
         while position < file_size:
-            try:
-                head = _head(read_at, position)
-                size = _block_size(head, position)
-            except FormatError as exc:
-                raise FormatError(f"corrupt bgzip file: {exc}") from None
-            if size < len(head) + 8 or position + size > file_size:
-                raise FormatError(f"corrupt bgzip file: damaged or truncated block at byte {position}")
-            (isize,) = struct.unpack("<I", read_at(position + size - 4, 4))
+            size, isize = self._block_at(position)
             if isize:
                 self.starts.append(position)
                 self.ustarts.append(total)
@@ -218,7 +223,41 @@ class BgzfFile:
                 total += isize
             position += size
         self.size = total
-        self._blocks = LRU(max_items=cached_blocks)
+
+    def _block_at(self, position):
+        """(size, uncompressed size) of the block at ``position``; FormatError when it is not one."""
+        read_at, file_size = self.file.read_at, self.file.size
+        try:
+            head = _head(read_at, position)
+            size = _block_size(head, position)
+        except FormatError as exc:
+            raise FormatError(f"corrupt bgzip file: {exc}") from None
+        if size < len(head) + 8 or position + size > file_size:
+            raise FormatError(f"corrupt bgzip file: damaged or truncated block at byte {position}")
+        (isize,) = struct.unpack("<I", read_at(position + size - 4, 4))
+        return size, isize
+
+    def _from_gzi(self, gzi):
+        """The table from a ``.gzi``: a count, then (file offset, data offset) of every block but
+        the first, as uint64 pairs. Only the last block is read, for its size."""
+        if len(gzi) < 8 or len(gzi) != 8 + 16 * struct.unpack_from("<Q", gzi)[0]:
+            raise FormatError("the .gzi index of the bgzip file is damaged")
+        pairs = struct.iter_unpack("<QQ", gzi[8:])
+        starts, ustarts = [0], [0]
+        for start, ustart in pairs:
+            if start <= starts[-1] or ustart < ustarts[-1] or start >= self.file.size:
+                raise FormatError("the .gzi index does not fit the bgzip file")
+            starts.append(start)
+            ustarts.append(ustart)
+        last_size, last_isize = self._block_at(starts[-1])
+        sizes = [after - before for before, after in zip(starts, starts[1:])] + [last_size]
+        kept = [i for i in range(len(starts)) if i + 1 == len(starts) or ustarts[i + 1] > ustarts[i]]
+        if not last_isize:
+            kept = kept[:-1]
+        self.starts = [starts[i] for i in kept]
+        self.ustarts = [ustarts[i] for i in kept]
+        self.sizes = [sizes[i] for i in kept]
+        self.size = ustarts[-1] + last_isize
 
     def _block(self, index, raw):
         def inflate():

@@ -15,19 +15,42 @@ GZIP_HINT = ("plain gzip cannot be read at random positions; recompress it with 
 _OTHER_COMPRESSION = ((b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"))
 
 
+MAX_GZI_BYTES = 64 << 20  # a .gzi lists 16 bytes per 64 KiB block: this covers 16 TiB
+
+
 def open_sequence_file(location):
     """A reader of the file's (uncompressed) bytes, ``read_at(offset, length)`` and ``size``: a
-    :class:`~.bgzf.BgzfFile` for bgzip, else the file itself; other compressions are refused."""
+    :class:`~.bgzf.BgzfFile` for bgzip, else the file itself; other compressions are refused.
+
+    A remote bgzip file is read with the ``.gzi`` beside it (``<location>.gzi``) when there is
+    one; without it the block table is built by reading every block's header, i.e. the whole
+    file, which is refused above the largest file the server reads whole."""
     with access.open_binary(location) as handle:
         head = handle.read(18)
     if head[:2] == GZIP_MAGIC:
         if is_bgzf_bytes(head):
-            return BgzfFile(location)
+            return BgzfFile(location, gzi=_remote_gzi(location))
         raise FormatError(f"gzip-compressed FASTA: {GZIP_HINT}")
     for magic, kind in _OTHER_COMPRESSION:
         if head.startswith(magic):
             raise FormatError(f"{kind}-compressed FASTA cannot be read; decompress it (or recompress it with bgzip)")
     return access.open_ranged(location)
+
+
+def _remote_gzi(location):
+    """The bytes of a remote bgzip file's ``.gzi``; None for a local file (its block headers are
+    read instead). FormatError for a large remote file without one."""
+    if not access.is_remote(location):
+        return None
+    gzi = location + ".gzi"
+    if access.exists(gzi) and access.size_of(gzi) <= MAX_GZI_BYTES:
+        with access.open_binary(gzi) as handle:
+            return handle.read()
+    limit = access.remote_config().max_fetch_bytes
+    if access.size_of(location) > limit:
+        raise FormatError(f"{access.shown(location)}: a remote bgzip FASTA larger than {limit} bytes needs "
+                          f"its .gzi index beside it ({access.shown(gzi)}; samtools faidx writes it)")
+    return None
 
 
 def check_start(reader):

@@ -3,6 +3,11 @@
 A file is opened with ``mode=ro``, and ``immutable=1`` unless the database uses a WAL or has a
 journal beside it (SQLite would then ignore the pages in those files). :class:`Database` lends
 connections from a small pool, one thread at a time; queries are the caller's.
+
+A remote file (http(s), s3) is read from its whole copy in the bounded disk cache
+(:func:`.access.local_path`; refused above the largest file the server copies whole), always
+``immutable=1``: what lies beside a remote file is not looked at. A connection made after the
+copy was evicted from the disk cache fetches it again.
 """
 
 import sqlite3
@@ -21,6 +26,18 @@ def text(value):
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value).decode("utf-8", errors="replace")
     return value
+
+
+def _local_copy(location):
+    """The path SQLite opens for ``location`` (a remote file's copy), as FormatError on failure."""
+    try:
+        return access.local_path(location)
+    except OSError as exc:
+        reason = getattr(exc, "reason", None)
+        if reason == "too-large":
+            raise FormatError(f"{exc} (SQLite files such as beddb are copied whole before they are read)",
+                              reason="too-large") from None
+        raise FormatError(f"cannot read the file: {exc.strerror or exc}") from None
 
 
 def _uses_journal(path):
@@ -53,10 +70,10 @@ class Database:
             raise FormatError(f"cannot read the file: {exc.strerror or exc}") from None
         if magic != SQLITE_MAGIC:
             raise FormatError("not an SQLite database")
-        local = access.local_path(self.path)
-        self._uri = Path(local).resolve().as_uri() + "?mode=ro"
-        if not _uses_journal(local):
-            self._uri += "&immutable=1"
+        self._remote = access.is_remote(self.path)
+        self._remote_validator = access.remote_info(self.path).validator if self._remote else None
+        self._local = _local_copy(self.path)
+        self._uri = self._uri_of(self._local)
         self._page_cache_kb = page_cache_kb
         self._pool_size = pool_size
         self._lock = threading.Lock()
@@ -75,8 +92,25 @@ class Database:
     def _read_schema(self, conn):
         pass
 
+    def _uri_of(self, local):
+        uri = Path(local).resolve().as_uri() + "?mode=ro"
+        if self._remote or not _uses_journal(local):
+            uri += "&immutable=1"
+        return uri
+
+    def _current_uri(self):
+        """The URI to connect to: a remote file's copy fetched again if it was evicted meanwhile
+        (FormatError when the remote file has changed since this one was opened)."""
+        if not self._remote or Path(self._local).exists():
+            return self._uri
+        if access.remote_info(self.path).validator != self._remote_validator:
+            raise FormatError(f"{access.shown(self.path)} changed on the server; it is opened again on the next request")
+        self._local = _local_copy(self.path)
+        self._uri = self._uri_of(self._local)
+        return self._uri
+
     def _connect(self):
-        conn = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
+        conn = sqlite3.connect(self._current_uri(), uri=True, check_same_thread=False)
         try:
             conn.execute("PRAGMA query_only = 1")
             if self._page_cache_kb is not None:

@@ -28,6 +28,11 @@ pysam handles are not thread-safe: each request borrows a handle from a small pe
 returns it, so concurrent requests never share one. The index (``.bai`` or ``.csi``) is given at
 ingest (``--indexfile``), found beside the file (``<file>.bai``/``<file>.csi``), or built at
 ingest with ``pysam.index`` into the server's folder when the BAM is coordinate-sorted.
+
+Remote BAMs: htslib reads an http(s) data file by its probed URL itself (``access.library_name``;
+an s3 one from a whole local copy), and always gets its index as a local file
+(``access.local_path``, a copy in the bounded disk cache): given a remote index URL, htslib would
+download it into the working directory. A remote BAM needs its index given (none is built).
 """
 
 import math
@@ -37,8 +42,9 @@ from contextlib import contextmanager
 
 import pysam
 
+from ..formats import access
 from ..formats.bgzf import CompressionError
-from ..formats.hts_headers import check_bam
+from ..formats.hts_headers import bam_header, check_bam
 from ..formats.hts_index import BinSizes, IndexKindError, IndexLayoutError, load_index
 from ..formats.lru import LRU
 from ..formats.openfiles import OpenFiles
@@ -94,15 +100,20 @@ class _IndexSizes(BinSizes):
 class _BamFile:
     """One BAM: its header, the natural-order layout, pools of pysam handles and parsed indexes."""
 
-    def __init__(self, path):
-        _kind_of(path)
-        self.path = path
-        try:
-            with pysam.AlignmentFile(path, "rb", check_sq=False) as handle:
-                self.references = list(handle.references)
-                self.lengths = [int(length) for length in handle.lengths]
-        except (OSError, ValueError) as exc:
-            raise GeneratorError(f"cannot open the BAM: {_one_line(exc)}") from None
+    def __init__(self, location):
+        _kind_of(location)
+        self.path = access.library_name(location)  # what htslib opens: the path, or the probed URL
+        if access.is_remote(location):  # htslib opening a URL without its index fetches one into the cwd
+            references = bam_header(location)["references"]
+            self.references = [name for name, _ in references]
+            self.lengths = [int(length) for _, length in references]
+        else:
+            try:
+                with pysam.AlignmentFile(self.path, "rb", check_sq=False) as handle:
+                    self.references = list(handle.references)
+                    self.lengths = [int(length) for length in handle.lengths]
+            except (OSError, ValueError) as exc:
+                raise GeneratorError(f"cannot open the BAM: {_one_line(exc)}") from None
         if not self.references:
             raise GeneratorError("the BAM header lists no reference sequences (unaligned BAM?)")
         self.tids = {name: tid for tid, name in enumerate(self.references)}
@@ -120,7 +131,7 @@ class _BamFile:
             handle = pool.pop() if pool else None
         if handle is None:
             try:
-                handle = pysam.AlignmentFile(self.path, "rb", index_filename=indexfile)
+                handle = pysam.AlignmentFile(self.path, "rb", index_filename=access.local_path(indexfile))
             except (OSError, ValueError) as exc:
                 raise GeneratorError(f"cannot open the BAM with its index: {_one_line(exc)}") from None
         try:
@@ -151,16 +162,17 @@ _open = _open_files.get
 
 
 def _one_line(exc):
-    return " ".join(str(exc).split()) or type(exc).__name__
+    """pysam's message on one line, without the credentials of a URL it names."""
+    return access.without_credentials(" ".join(str(exc).split())) or type(exc).__name__
 
 
 def _index_of(source):
     if source.indexfile:
-        if not os.path.isfile(source.indexfile):
+        if not access.is_file(source.indexfile):
             raise GeneratorError("the BAM index is missing")
         return source.indexfile
     for suffix in GENERATOR.index_suffixes:
-        if os.path.isfile(source.datafile + suffix):
+        if access.is_file(source.datafile + suffix):
             return source.datafile + suffix
     raise GeneratorError("the BAM has no index (.bai or .csi)")
 
@@ -233,7 +245,10 @@ def _first_disorder(path):
 
 def build_index(datafile, folder):
     """``pysam.index`` into ``folder``: a ``.bai`` (a ``.csi`` when a reference is longer than a
-    ``.bai`` can hold). An unsorted BAM is refused with the first read out of order."""
+    ``.bai`` can hold). An unsorted BAM is refused with the first read out of order; so is a
+    remote one (its index must be given: indexing would read the whole file)."""
+    if access.is_remote(datafile):
+        raise GeneratorError(f"{access.shown(datafile)}: a remote BAM needs its index (.bai or .csi) given")
     _kind_of(datafile)
     try:
         with pysam.AlignmentFile(datafile, "rb", check_sq=False) as handle:
@@ -269,10 +284,10 @@ def validate(datafile, indexfile=None):
     if bam.layout is None:
         raise GeneratorError("the BAM's reference sequences all have length 0")
     sizes = bam.sizes(indexfile)
-    if sizes.max_offset > os.path.getsize(datafile):
+    if sizes.max_offset > access.size_of(datafile):
         raise GeneratorError("the index does not belong to this BAM (it points past the end of the file)")
     try:
-        with pysam.AlignmentFile(datafile, "rb", index_filename=indexfile) as handle:
+        with pysam.AlignmentFile(bam.path, "rb", index_filename=access.local_path(indexfile)) as handle:
             if not handle.is_bam:
                 raise GeneratorError("not a BAM file")
             checked = 0

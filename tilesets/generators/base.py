@@ -5,11 +5,13 @@ plus context the service looked up) and raises :class:`GeneratorError` for a fil
 it cannot serve; the service turns that into a per-tileset or per-tile ``{"error": ...}``.
 """
 
+import functools
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Callable, Optional
 
 from ..formats.errors import FormatError
+from ..formats.remote_config import RemoteError
 
 logger = logging.getLogger("tilesets")
 
@@ -88,6 +90,39 @@ class Generator:
     search: Optional[Callable[[Source, str, int], list]] = None
     # Served over htsget when set (the ticket service asks the registry, never a filetype name).
     htsget: Optional[HtsgetFormat] = None
+    # matrix(source, cuts, options) -> [result, ...]: rectangles cut out of a 2-D contact matrix
+    # and resampled to ``dims`` pixels a side, for the fragments service (cuts, options and
+    # results are plain dicts, described in cooler_matrix.matrix).
+    matrix: Optional[Callable[[Source, list, dict], list]] = None
+
+    def __post_init__(self):
+        # A remote file that cannot be read (RemoteError, an OSError naming the URL) reaches the
+        # services as the generators' error, whichever call met it.
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if callable(value) and not isinstance(value, type):
+                object.__setattr__(self, item.name, _remote_failures_as_generator_errors(value))
+
+
+def remote_failure(exc):
+    """The GeneratorError for a remote read that failed (its message names the URL, without
+    credentials, and what went wrong)."""
+    return GeneratorError(str(exc), reason=exc.reason)
+
+
+def _remote_failures_as_generator_errors(function):
+    if getattr(function, "_remote_checked", False):
+        return function
+
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except RemoteError as exc:
+            raise remote_failure(exc) from None
+
+    call._remote_checked = True
+    return call
 
 
 def each_tile(requests, make, what, reading=None, errors=Exception):
@@ -96,13 +131,14 @@ def each_tile(requests, make, what, reading=None, errors=Exception):
 
     The errors read "Tile <id>: <reason>" (a GeneratorError) and "Tile <id> could not be made.".
     With ``reading`` (e.g. "the annotations") they are sentences: "Tile <id>: <reason>." and
-    "Tile <id>: unable to read <reading> (<exception type>).". ``errors`` narrows the exceptions
-    other than GeneratorError that a tile survives; any other one fails the batch."""
+    "Tile <id>: unable to read <reading> (<exception type>).". A remote read that fails
+    (RemoteError) is reported as a GeneratorError is. ``errors`` narrows the other exceptions
+    that a tile survives; any other one fails the batch."""
     answer = {}
     for request in requests:
         try:
             answer[request.id] = make(request)
-        except GeneratorError as exc:
+        except (GeneratorError, RemoteError) as exc:  # a remote read failing: that tile only
             message = f"Tile {request.id}: {exc}"
             if reading is not None and not message.endswith("."):
                 message += "."

@@ -6,6 +6,7 @@ region. Facts stored at ingest: header end, contigs, size, EOF marker, MD5 (:fun
 
 import pysam
 
+from ..formats import access
 from . import hts
 from .base import Generator, GeneratorError, HtsgetFormat
 from .cram import hts_quiet
@@ -16,10 +17,10 @@ def validate(datafile, indexfile=None):
         raise GeneratorError("not a BGZF-compressed BCF file (write it with bcftools view -Ob)")
     hts.bcf_header(datafile)
     try:
-        with hts_quiet(), pysam.VariantFile(str(datafile)) as variants:
+        with hts_quiet(), pysam.VariantFile(access.library_name(str(datafile))) as variants:
             next(iter(variants), None)
     except (OSError, ValueError) as exc:
-        raise GeneratorError(f"pysam cannot read it: {exc}") from None
+        raise GeneratorError(f"pysam cannot read it: {access.without_credentials(str(exc))}") from None
 
 
 def chromsizes(source):

@@ -1,14 +1,22 @@
 """chromsizes-tsv: an assembly's chromosome names and lengths, one ``name<TAB>length`` per line."""
 
+import io
+
+from ..formats import access
 from .base import Generator, GeneratorError
+
+MAX_REMOTE_BYTES = 64 << 20  # a remote chromosome list longer than this is refused
 
 
 def read_chromsizes(path):
     """Rows ``(name, length)`` in file order. Blank lines and ``#`` comments are skipped; columns
-    after the second (UCSC chromInfo files have a third) are ignored."""
+    after the second (UCSC chromInfo files have a third) are ignored. ``path`` may be a URL (at
+    most ``MAX_REMOTE_BYTES`` then)."""
     rows, seen = [], set()
+    if access.is_remote(path) and access.size_of(path) > MAX_REMOTE_BYTES:
+        raise GeneratorError(f"{access.shown(path)} is too large for a list of chromosome sizes")
     try:
-        with open(path, encoding="utf-8") as handle:
+        with io.TextIOWrapper(access.open_binary(path), encoding="utf-8") as handle:
             for number, line in enumerate(handle, start=1):
                 line = line.rstrip("\r\n")
                 if not line.strip() or line.startswith("#"):

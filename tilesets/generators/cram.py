@@ -9,6 +9,7 @@ import contextlib
 
 import pysam
 
+from ..formats import access
 from ..formats.hts_headers import check_cram
 from . import hts
 from .base import Generator, GeneratorError, HtsgetFormat
@@ -26,10 +27,10 @@ def hts_quiet():
 
 def _references(datafile):
     try:
-        with hts_quiet(), pysam.AlignmentFile(str(datafile), "rc") as reads:
+        with hts_quiet(), pysam.AlignmentFile(access.library_name(str(datafile)), "rc") as reads:
             return [[name, length] for name, length in zip(reads.references, reads.lengths)]
     except (OSError, ValueError) as exc:
-        raise GeneratorError(f"pysam cannot read it: {exc}") from None
+        raise GeneratorError(f"pysam cannot read it: {access.without_credentials(str(exc))}") from None
 
 
 def validate(datafile, indexfile=None):

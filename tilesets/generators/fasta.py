@@ -30,12 +30,19 @@ block table (what a ``.gzi`` holds) is rebuilt from the block headers when the f
 first opened, so only the ``.fai`` needs to be stored. Plain gzip cannot be read at random
 positions and is refused at ingest with a hint to recompress with ``bgzip``. The ``.fai`` is
 built at ingest with ``pysam.faidx`` when none is given or found beside the file.
+
+Remote FASTA (http(s), s3): read at offsets through the remote layer like a local file; the
+``.fai`` is read through it too (given, or found beside the file as ``<URL>.fai``), and a remote
+bgzip file uses the ``.gzi`` beside it when there is one (see
+:func:`tilesets.formats.fasta.open_sequence_file`). Building a ``.fai`` for a remote file needs
+a whole local copy, so it is done only up to the largest file the server copies whole.
 """
 
 import os
 import shutil
 import tempfile
 
+from ..formats import access
 from ..formats.bgzf import BgzfFile
 from ..formats.fasta import check_index, check_start, fetch, load_fai, open_sequence_file
 from ..formats.lru import LRU
@@ -77,7 +84,7 @@ def _index_path(source):
     if source.indexfile:
         return source.indexfile
     beside = source.datafile + ".fai"
-    if os.path.isfile(beside):
+    if access.is_file(beside):
         return beside
     raise GeneratorError("the FASTA has no .fai index")
 
@@ -100,10 +107,10 @@ def build_index(datafile, folder):
 
     reader = open_sequence_file(datafile)
     check_start(reader)
-    out = os.path.join(folder, os.path.basename(datafile) + ".fai")
-    arguments = [datafile, "--fai-idx", out]
+    out = os.path.join(folder, access.file_name(datafile) + ".fai")
+    arguments = [access.local_path(datafile), "--fai-idx", out]
     if isinstance(reader, BgzfFile):
-        arguments += ["--gzi-idx", os.path.join(folder, os.path.basename(datafile) + ".gzi")]
+        arguments += ["--gzi-idx", os.path.join(folder, access.file_name(datafile) + ".gzi")]
     try:
         pysam.faidx(*arguments)
     except pysam.SamtoolsError as exc:
@@ -140,7 +147,7 @@ def chromsizes(source):
     rows = _recalled(source.datafile)
     if rows is not None:
         return list(rows)
-    if os.path.isfile(source.datafile + ".fai"):
+    if access.is_file(source.datafile + ".fai"):
         return list(_indexes.get(source.datafile + ".fai").own_rows)
     folder = tempfile.mkdtemp(prefix="hgs-fai-")
     try:

@@ -12,6 +12,7 @@ from ..formats.bgzf import (
 )
 from ..formats.hts_headers import bam_header, bcf_header, file_md5, vcf_header
 from ..formats.hts_index import BinIndex, load_index, parse_index, pseudo_bin, reg2bins
+from ..formats.access import is_remote
 from ..formats.version import file_version
 
 FACTS_VERSION = 1  # stored with the facts: facts of another version are computed again
@@ -25,8 +26,10 @@ __all__ = [
 
 
 def _common_facts(location, fmt, md5, bgzf=True):
+    """The facts every format has. No MD5 for a remote file: it would read the whole file."""
     size = file_version(location).size
     eof = has_eof_block(location) if bgzf else None
+    md5 = md5 and not is_remote(location)
     return {
         "version": FACTS_VERSION,
         "format": fmt,

@@ -8,14 +8,18 @@
 * Facts stored at ingest for htsget tickets (:func:`hts.vcf_facts`): where the header ends, the
   declared contigs, file size, EOF marker, MD5.
 * ``chromsizes`` are the header's ``##contig`` lines that carry a length.
+* Remote files (http(s), s3) are read through the remote layer; htslib gets the probed URL (an s3
+  file as a whole local copy) with the index as a local copy. Building an index for a remote VCF
+  needs a whole local copy, so it is done only up to the largest file the server copies whole.
 """
 
 import gzip
-import os
+import io
 from pathlib import Path
 
 import pysam
 
+from ..formats import access
 from ..formats.hts_headers import check_bgzipped_vcf
 from . import hts
 from .base import Generator, GeneratorError, HtsgetFormat
@@ -31,7 +35,7 @@ def _header(datafile):
 def _first_disorder(datafile):
     """``"chr1:10 after chr1:50"`` for the first record out of order, or None."""
     seen, last_chrom, last_pos = set(), None, -1
-    with gzip.open(datafile, "rt", errors="replace") as handle:
+    with access.open_binary(datafile) as raw, io.TextIOWrapper(gzip.GzipFile(fileobj=raw), errors="replace") as handle:
         for number, line in enumerate(handle, 1):
             if line.startswith("#"):
                 continue
@@ -54,9 +58,10 @@ def build_index(datafile, folder):
     """A ``.tbi`` (``.csi`` for contigs beyond 2^29 - 1) of a bgzipped, sorted VCF, in ``folder``."""
     header = _header(datafile)
     csi = any((length or 0) > TBI_MAX for _, length in header["contigs"])
-    out = Path(folder) / (Path(datafile).name + (".csi" if csi else ".tbi"))
+    out = Path(folder) / (access.file_name(str(datafile)) + (".csi" if csi else ".tbi"))
+    local = access.local_path(str(datafile))  # a remote file: its whole copy (bounded)
     try:
-        pysam.tabix_index(str(datafile), preset="vcf", index=str(out), csi=csi, force=True, keep_original=True)
+        pysam.tabix_index(local, preset="vcf", index=str(out), csi=csi, force=True, keep_original=True)
     except (OSError, ValueError) as exc:
         disorder = _first_disorder(datafile)
         if disorder:
@@ -77,15 +82,16 @@ def validate(datafile, indexfile=None):
         raise GeneratorError(f"the index does not open: {exc}") from None
     if index.names is None:
         raise GeneratorError("the index is not a tabix index (.tbi, or .csi made by tabix/bcftools)")
-    size = os.path.getsize(datafile)
+    size = access.size_of(datafile)
     if (index.placed_end >> 16) > size or (index.placed_end and index.placed_end < header["header_end"]):
         raise GeneratorError("the index does not belong to this file")
     try:
-        with pysam.VariantFile(str(datafile), index_filename=str(indexfile)) as variants:
+        with pysam.VariantFile(access.library_name(str(datafile)),
+                               index_filename=access.local_path(str(indexfile))) as variants:
             if index.names:
                 next(iter(variants.fetch(index.names[0])), None)
     except (OSError, ValueError) as exc:
-        raise GeneratorError(f"pysam cannot read it: {exc}") from None
+        raise GeneratorError(f"pysam cannot read it: {access.without_credentials(str(exc))}") from None
 
 
 def chromsizes(source):
