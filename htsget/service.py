@@ -89,6 +89,8 @@ def _ranged(tileset):
 
 
 def prepare(tileset):
+    if tileset.remote:
+        raise NotFound(f"{tileset.uuid!r} is read from a URL; htsget serves files stored on this server only.")
     path, indexfile = paths_of(tileset)
     if path is None or not os.path.isfile(path):
         raise ServerError(f"The file of {tileset.uuid!r} is missing.")

@@ -100,10 +100,9 @@ def _probe(url, field):
     try:
         return generators.probe_remote(url, fresh=True)
     except (OSError, ValueError) as exc:
-        message = f"{field} cannot be read: {exc}"
         if remote_reason(exc) in REFUSED_REASONS or isinstance(exc, ValueError):
-            raise IngestError(message) from None
-        raise UnreadableLocation(message) from None
+            raise IngestError(f"{field} is refused: {exc}") from None
+        raise UnreadableLocation(f"{field} cannot be read: {exc}") from None
 
 
 def register_url(

@@ -12,6 +12,7 @@ import pytest
 from tests.builders import cooler_data
 from tests.builders.bigwig_data import HGT, write_test_bigwig
 from tests.builders.helpers import ingest_chromsizes
+from tests.builders.reads_data import random_genome, simulate_reads, write_bam
 from tests.builders.remote_servers import serving, serving_in_process
 from tilesets.ingest import ingest_tileset
 from tilesets.models import Tileset
@@ -96,6 +97,24 @@ def test_bigwig_url_answers_as_the_local_file(remote, served, owner_client, anon
         tileset = Tileset.objects.get(uuid="remote-bw")
         assert tileset.coordSystem == "hgT"  # matched to the assembly, as an ingest does
         same_answers(anon_client, "remote-bw", local.uuid, BIGWIG_TILES)
+
+
+def test_bam_url_with_its_index_url(remote, owner_client, anon_client, tmp_path):
+    served = tmp_path / "served"
+    served.mkdir()
+    write_bam(served / "r.bam", simulate_reads(random_genome(), count=300))
+    local = ingest_tileset(datafile=str(served / "r.bam"), indexfile=str(served / "r.bam.bai"), filetype="bam",
+                           datatype="reads", uid="local-bam")
+    with serving_in_process(served) as base:  # htslib holds the GIL too
+        response = register(owner_client, fileurl=base + "r.bam", indexurl=base + "r.bam.bai", filetype="bam",
+                            datatype="reads", uid="remote-bam")
+        assert response.status_code == 201, response.content
+        tileset = Tileset.objects.get(uuid="remote-bam")
+        assert tileset.indexfile.name == base + "r.bam.bai" and not tileset.owns_index
+        same_answers(anon_client, "remote-bam", local.uuid, ["0.0", "1.1", "2.2"])
+        # htsget serves files stored on this server only: a clear 404, not a failure
+        answer = anon_client.get("/api/v1/htsget/reads/remote-bam?referenceName=chr1")
+        assert answer.status_code == 404 and answer.json()["htsget"]["error"] == "NotFound"
 
 
 def test_without_slash_private_and_default_name(remote, served, owner_client, other_client):
