@@ -67,6 +67,7 @@ class RangeFile(io.RawIOBase):
         self.block_size = config.block_size
         self.cache = cache if cache is not None else shared_block_cache(config)
         self.disk = disk if disk is not None else block_disk_cache(config)
+        self._token = info.token  # (a hash: computed once, not for every block looked up)
         self._position = 0
         self._lock = threading.Lock()
         if info.head and len(info.head) == min(self.block_size, self.size):
@@ -113,10 +114,9 @@ class RangeFile(io.RawIOBase):
         self._check_open()
         view = memoryview(buffer).cast("B")
         with self._lock:
-            data = self.pread(self._position, len(view))
-            view[: len(data)] = data
-            self._position += len(data)
-            return len(data)
+            count = self._read_into(self._position, view)
+            self._position += count
+            return count
 
     def read(self, size=-1):
         self._check_open()
@@ -139,34 +139,50 @@ class RangeFile(io.RawIOBase):
             return b""
         size = self.block_size
         first, last = offset // size, (end - 1) // size
-        blocks = {}
-        missing = []
-        for index in range(first, last + 1):
-            block = self._cached(index)
-            if block is None:
-                missing.append(index)
-            else:
-                blocks[index] = block
+        blocks = self._blocks(first, last)
+        if first == last:
+            return blocks[0][offset - first * size:end - first * size]
+        parts = [memoryview(blocks[0])[offset - first * size:], *blocks[1:-1],
+                 memoryview(blocks[-1])[:end - last * size]]
+        return b"".join(parts)
+
+    def _read_into(self, offset, view):
+        """Copy the bytes from ``offset`` into ``view`` (straight from the cached blocks); the
+        number of bytes copied."""
+        end = min(offset + len(view), self.size)
+        if offset >= end:
+            return 0
+        size = self.block_size
+        first, last = offset // size, (end - 1) // size
+        copied = 0
+        for index, block in enumerate(self._blocks(first, last), first):
+            low = max(offset, index * size) - index * size
+            high = min(end, (index + 1) * size) - index * size
+            view[copied:copied + high - low] = memoryview(block)[low:high]
+            copied += high - low
+        return copied
+
+    def _blocks(self, first, last):
+        """Blocks ``first`` to ``last`` (a list): from the caches, the missing ones fetched."""
+        blocks = [self._cached(index) for index in range(first, last + 1)]
+        missing = [first + number for number, block in enumerate(blocks) if block is None]
+        size = self.block_size
         for run in self._runs(missing):
             start = run[0] * size
             data = self.source.fetch(self.info, start, min((run[-1] + 1) * size, self.size))
             for number, index in enumerate(run):
                 block = data[number * size:(number + 1) * size]
-                blocks[index] = block
+                blocks[index - first] = block
                 self._store(index, block)
-        if first == last:
-            block = blocks[first]
-            return block[offset - first * size:end - first * size]
-        joined = b"".join(blocks[index] for index in range(first, last + 1))
-        return joined[offset - first * size:end - first * size]
+        return blocks
 
     # -- blocks -----------------------------------------------------------------------------------
 
     def _key(self, index):
-        return (self.info.token, self.block_size, index)
+        return (self._token, self.block_size, index)
 
     def _disk_key(self, index):
-        return f"block\n{self.info.token}\n{self.block_size}\n{index}"
+        return f"block\n{self._token}\n{self.block_size}\n{index}"
 
     def _cached(self, index):
         block = self.cache.get(self._key(index))
@@ -192,8 +208,8 @@ class RangeFile(io.RawIOBase):
         if self.config.disk_cache_blocks:
             return True
         counts = _fetched_counts()
-        count = counts.get(self.info.token, 0)
-        counts.put(self.info.token, count + 1)
+        count = counts.get(self._token, 0)
+        counts.put(self._token, count + 1)
         return count < OPENING_BLOCKS
 
     def _block_length(self, index):
