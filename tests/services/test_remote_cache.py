@@ -7,49 +7,45 @@ import time
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
+from tests.builders.annotation_data import random_genes, write_beddb
 from tests.builders.remote_servers import serving
 from tilesets import generators
 from tilesets.cache import PREFIX, tile_cache
-from tilesets.formats import access
-from tilesets.generators.base import Generator
 from tilesets.models import Tileset
+from tilesets.register import register_url
+from tilesets.tiles import get_tiles
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 REVALIDATE = 0.5  # seconds a probe of a URL is trusted in these tests
+SIZES = [("chr1", 100_000), ("chr2", 50_000)]
 
 
 @pytest.fixture
-def remote_on(settings):
-    """Loopback URLs allowed, probes renewed after REVALIDATE seconds (the settings reconfigure
-    the remote layer when they change)."""
+def remote_on(settings, tmp_path):
+    """Loopback URLs allowed, probes renewed after REVALIDATE seconds, caches under tmp_path (the
+    settings reconfigure the remote layer when they change)."""
     settings.REMOTE_ALLOW_PRIVATE_HOSTS = True
     settings.REMOTE_REVALIDATE_SECONDS = REVALIDATE
+    settings.REMOTE_CACHE_DIR = str(tmp_path / "remote-cache")
+    settings.REMOTE_UDC_CACHE_DIR = str(tmp_path / "udc")
 
 
 @pytest.fixture
 def served(tmp_path):
     folder = tmp_path / "served"
     folder.mkdir()
-    (folder / "data.txt").write_text("first\n")
     with serving(folder) as server:
         yield folder, server
 
 
-@pytest.fixture
-def counted(monkeypatch):
-    """A 1-D filetype whose tiles show the first line of the (remote) file; counts its tiles."""
-    calls = []
+def write_genes(path, seed):
+    """A small beddb (the filetype is read remotely from a whole copy in the disk cache)."""
+    write_beddb(path, SIZES, random_genes(SIZES, 40, seed=seed))
 
-    def tiles(source, requests, options):
-        calls.extend(r.id for r in requests)
-        with access.open_binary(source.datafile) as handle:
-            head = handle.read().decode().splitlines()[0]
-        return {r.id: {"head": head, "x": r.coords[0]} for r in requests}
 
-    monkeypatch.setitem(generators.REGISTRY, "counted",
-                        Generator(filetype="counted", validate=lambda p, i: None, tiles=tiles))
-    return calls
+def names(tile):
+    return sorted(entry["fields"][3] for entry in tile)
 
 
 def versions_cached(client, uid):
@@ -59,8 +55,9 @@ def versions_cached(client, uid):
 
 def test_version_of_a_url_follows_its_validator(cache_on, remote_on, served):
     folder, server = served
+    (folder / "data.txt").write_text("first\n")
     url = server.url("data.txt")
-    tileset = Tileset.objects.create(uuid="v1", datafile="uploads/unused", filetype="counted")
+    tileset = Tileset.objects.create(uuid="v1", datafile="uploads/unused", filetype="beddb")
     source = generators.Source(datafile=url)
     old = tile_cache.version(tileset, source)
     assert old is not None
@@ -75,24 +72,20 @@ def test_version_of_a_url_follows_its_validator(cache_on, remote_on, served):
     assert tile_cache.get_many([tile_cache.key("v1", old, "v1.0.1")])  # old entries only expire
 
 
-def test_a_replaced_remote_file_is_not_served_from_old_tiles(cache_on, remote_on, served, counted):
-    if not hasattr(Tileset, "remote"):
-        pytest.skip("Tileset rows do not hold URLs yet")
-    from tilesets.tiles import get_tiles
-
+def test_a_replaced_remote_file_is_not_served_from_old_tiles(cache_on, remote_on, served):
     folder, server = served
-    Tileset.objects.create(uuid="r1", datafile=server.url("data.txt"), remote=True, owns_file=False,
-                           filetype="counted")
+    write_genes(folder / "genes.beddb", seed=1)
+    register_url(fileurl=server.url("genes.beddb"), filetype="beddb", uid="r1")
     anonymous = AnonymousUser()
-    assert get_tiles(["r1.0.1"], anonymous)["r1.0.1"]["head"] == "first"
-    assert get_tiles(["r1.0.1"], anonymous)["r1.0.1"]["head"] == "first"
-    assert counted == ["r1.0.1"]  # the second answer came from Redis
-    assert len(versions_cached(cache_on, "r1")) == 1
+    before = get_tiles(["r1.0.0"], anonymous)["r1.0.0"]
+    assert len(before) == 40 and versions_cached(cache_on, "r1")
+    requests = len(server.requests)
+    assert get_tiles(["r1.0.0"], anonymous)["r1.0.0"] == before
+    assert len(server.requests) == requests  # from Redis, the probe still trusted
 
-    (folder / "data.txt").write_text("second\n")
+    write_genes(folder / "genes.beddb", seed=2)  # replaced on the server: a new ETag
     time.sleep(REVALIDATE + 0.2)
-    assert get_tiles(["r1.0.1"], anonymous)["r1.0.1"]["head"] == "second"
-    assert counted == ["r1.0.1", "r1.0.1"]
+    after = get_tiles(["r1.0.0"], anonymous)["r1.0.0"]
+    assert names(after) == names(before) and after != before  # the same names, other genes
     assert len(versions_cached(cache_on, "r1")) == 2  # a new key; the old entry is never read again
-    assert get_tiles(["r1.0.1"], anonymous)["r1.0.1"]["head"] == "second"
-    assert counted == ["r1.0.1", "r1.0.1"]
+    assert get_tiles(["r1.0.0"], anonymous)["r1.0.0"] == after
