@@ -132,6 +132,9 @@ def register_url(
     generator = generators.get(filetype)
     if generator is None:
         raise IngestError(f"This server cannot read {filetype} files, so it cannot register one by URL.")
+    if generator.tiles is None and generator.tileset_info is None:
+        raise IngestError(f"{filetype} files are served over htsget only, which reads files stored on this "
+                          "server; ingest the file instead.")
     if generator.needs_index and indexurl is None:
         example = f" (e.g. {public_url(fileurl)}{generator.index_suffixes[0]})" if generator.index_suffixes else ""
         raise IngestError(f"The filetype {filetype} needs an index: give its URL in {index_field}{example}.")

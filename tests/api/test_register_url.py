@@ -99,6 +99,22 @@ def test_bigwig_url_answers_as_the_local_file(remote, served, owner_client, anon
         same_answers(anon_client, "remote-bw", local.uuid, BIGWIG_TILES)
 
 
+def test_remote_chromsizes_serve_as_an_assembly(remote, served, owner_client, anon_client, tmp_path):
+    folder = tmp_path / "sizes"
+    folder.mkdir()
+    (folder / "hgT.chrom.sizes").write_text("".join(f"{name}\t{length}\n" for name, length in HGT))
+    with serving(folder) as server:
+        response = register(owner_client, fileurl=server.url("hgT.chrom.sizes"), filetype="chromsizes-tsv",
+                            datatype="chromsizes", coordSystem="hgT", uid="sizes-by-url")
+        assert response.status_code == 201, response.content
+        # a local bigWig is matched against the remote assembly, and takes its order from it
+        signal = ingest_tileset(datafile=str(served / "t.bw"), filetype="bigwig", uid="bw")
+        assert signal.coordSystem == "hgT"
+        info = anon_client.get("/api/v1/tileset_info/?d=bw&d=sizes-by-url").json()
+        assert info["sizes-by-url"]["chromsizes"] == [list(row) for row in HGT]
+        assert info["bw"]["chromsizes"] == [list(row) for row in HGT]  # chrM too: the assembly's list
+
+
 def test_bam_url_with_its_index_url(remote, owner_client, anon_client, tmp_path):
     served = tmp_path / "served"
     served.mkdir()
@@ -165,6 +181,8 @@ def test_loopback_is_refused_unless_allowed(settings, served, owner_client):
     ({"fileurl": "https://example.org/c.mcool"}, "filetype: This field is required."),
     ({"fileurl": "https://example.org/c.mcool", "filetype": "xxxyx"}, "Unknown filetype 'xxxyx'"),
     ({"fileurl": "https://example.org/r.bam", "filetype": "bam"}, "bam needs an index: give its URL in indexurl"),
+    ({"fileurl": "https://example.org/v.cram", "filetype": "cram"}, "served over htsget only"),
+    ({"fileurl": "https://example.org/c.mcool", "filetype": "imtiles"}, "cannot read imtiles files"),
     ({"fileurl": "https://example.org/c.mcool", "filetype": "cooler", "indexurl": "https://example.org/c.bai"},
      "has no index file"),
     ({"fileurl": "https://example.org/c.mcool", "filetype": "cooler", "uid": "a.b"}, "uid"),
