@@ -5,6 +5,7 @@ and hostile ones (Range ignored, never answering, redirecting in a loop, 404, cu
 pybbi (bigWig) holds the GIL while it reads a URL, so its server runs in another process.
 """
 
+import os
 import time
 
 import pytest
@@ -14,6 +15,7 @@ from tests.builders.bigwig_data import HGT, write_test_bigwig
 from tests.builders.helpers import ingest_chromsizes
 from tests.builders.reads_data import random_genome, simulate_reads, write_bam
 from tests.builders.remote_servers import serving, serving_in_process
+from tests.formats.test_remote_s3 import s3_endpoint  # noqa: F401 (a module fixture: moto's S3 server)
 from tilesets.ingest import ingest_tileset
 from tilesets.models import Tileset
 
@@ -131,6 +133,28 @@ def test_bam_url_with_its_index_url(remote, owner_client, anon_client, tmp_path)
         # htsget serves files stored on this server only: a clear 404, not a failure
         answer = anon_client.get("/api/v1/htsget/reads/remote-bam?referenceName=chr1")
         assert answer.status_code == 404 and answer.json()["htsget"]["error"] == "NotFound"
+
+
+def test_s3_url(remote, served, owner_client, anon_client, s3_endpoint):
+    from tilesets.formats.remote_config import RemoteConfig
+    from tilesets.formats.s3 import filesystem
+
+    credentials = {"s3_endpoint_url": s3_endpoint, "s3_region": "eu-west-1", "s3_key": "testing", "s3_secret": "testing"}
+    bucket = f"bucket-{os.urandom(3).hex()}"
+    store = filesystem(RemoteConfig(**credentials))
+    store.mkdir(bucket)
+    store.pipe(f"{bucket}/hic/c.mcool", (served / "c.mcool").read_bytes())
+    remote.REMOTE_ALLOW_PRIVATE_HOSTS = False  # the S3 endpoint is the administrator's: not checked
+    remote.S3_ENDPOINT_URL, remote.S3_REGION = s3_endpoint, "eu-west-1"
+    remote.S3_ACCESS_KEY_ID = remote.S3_SECRET_ACCESS_KEY = "testing"
+    local = ingest_tileset(datafile=str(served / "c.mcool"), filetype="cooler", datatype="matrix", uid="local-cool")
+    response = register(owner_client, fileurl=f"s3://{bucket}/hic/c.mcool", filetype="cooler", datatype="matrix",
+                        uid="s3-cool")
+    assert response.status_code == 201, response.content
+    assert anon_client.get("/api/v1/tilesets/s3-cool/").json()["datafile"] == f"s3://{bucket}/hic/c.mcool"
+    same_answers(anon_client, "s3-cool", local.uuid, COOLER_TILES[:3])
+    response = register(owner_client, fileurl=f"s3://{bucket}/hic/nope.mcool", filetype="cooler")
+    assert response.status_code == 422 and "fileurl cannot be read" in response.json()["error"]
 
 
 def test_without_slash_private_and_default_name(remote, served, owner_client, other_client):
