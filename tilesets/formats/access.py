@@ -53,6 +53,11 @@ def remote_config():
     return _state["config"]
 
 
+def configuration():
+    """``(config, revalidate_seconds)`` in use (e.g. to restore them after a test)."""
+    return _state["config"], _state["revalidate"]
+
+
 def is_remote(location):
     return isinstance(location, str) and location.startswith(REMOTE_PREFIXES)
 

@@ -54,27 +54,28 @@ class _Worker:
             [sys.executable, "-m", "tilesets.formats.bbiworker", udc_folder],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=_ROOT, env=env,
         )
-        self.started = False
+        self.ready = False  # the helper says so once it has imported pybbi
 
     def call(self, message, deadline):
         try:
+            if not self.ready:
+                self._receive(START_SECONDS)
+                self.ready = True
             payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
             self.process.stdin.write(_LENGTH.pack(len(payload)) + payload)
             self.process.stdin.flush()
-            if not self.started:
-                deadline = max(deadline, START_SECONDS)
-            size = _LENGTH.unpack(self._read(_LENGTH.size, deadline))[0]
-            answer = pickle.loads(self._read(size, deadline))
+            return self._receive(deadline)
         except (OSError, EOFError, ValueError, pickle.UnpicklingError, struct.error) as exc:
             self.stop()
             raise WorkerFailure(str(exc) or type(exc).__name__) from None
-        self.started = True
-        return answer
 
-    def _read(self, count, seconds):
-        out = self.process.stdout
-        fd = out.fileno()
+    def _receive(self, seconds):
         ends = time.monotonic() + seconds
+        size = _LENGTH.unpack(self._read(_LENGTH.size, ends, seconds))[0]
+        return pickle.loads(self._read(size, ends, seconds))
+
+    def _read(self, count, ends, seconds):
+        fd = self.process.stdout.fileno()
         chunks, got = [], 0
         while got < count:
             left = ends - time.monotonic()
@@ -148,12 +149,20 @@ _pools_lock = threading.Lock()
 
 
 def _pool(udc_folder):
+    """This process's helpers for ``udc_folder``. A new folder (the configuration changed)
+    stops the idle helpers of the others."""
     key = (os.getpid(), udc_folder)
     with _pools_lock:
         pool = _pools.get(key)
         if pool is None:
             pool = _pools[key] = _Pool(udc_folder, WORKERS)
-        return pool
+            old = [other for other in _pools if other != key]
+            retired = [_pools.pop(other) for other in old if other[0] == key[0]]
+        else:
+            retired = []
+    for other in retired:
+        other.stop()
+    return pool
 
 
 def stop_workers():
@@ -171,8 +180,8 @@ class RemoteBbi:
     """A pybbi handle on ``url`` that lives in a helper process (see the module docstring).
 
     ``shown`` is the URL as messages may show it; ``deadline`` the seconds one call may take.
-    Raises RemoteError (an OSError) when the helper fails, and what pybbi raised otherwise
-    (KeyError, ValueError; other errors as OSError)."""
+    Raises RemoteError (an OSError naming the URL) when the helper fails or pybbi meets an I/O
+    error, and what pybbi raised otherwise (KeyError, ValueError, IndexError, TypeError)."""
 
     def __init__(self, url, shown, udc_folder, deadline):
         self._url = url
@@ -198,7 +207,9 @@ class RemoteBbi:
             return answer[1]
         _, kind, message = answer
         message = message.replace(self._url, self.shown)
-        raise _ERRORS.get(kind, OSError)(message)
+        if kind in _ERRORS:
+            raise _ERRORS[kind](message)
+        raise RemoteError(f"{self.shown}: {message}", reason="error")  # HTTPError, OSError, ...
 
     def fetch(self, chrom, start, end, **options):
         return self._call("fetch", chrom, start, end, **options)
@@ -238,6 +249,11 @@ def _serve(udc_folder):
         pass
     handles = OrderedDict()  # id -> pybbi handle, least recently used first
 
+    def send(answer):
+        payload = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        channel.write(_LENGTH.pack(len(payload)) + payload)
+        channel.flush()
+
     def handle(key, url):
         found = handles.get(key)
         if found is None:
@@ -263,6 +279,7 @@ def _serve(udc_folder):
             return list(opened.fetch_intervals(*arguments, iterator=True))
         raise ValueError(f"unknown operation {operation!r}")
 
+    send(("ready",))
     while True:
         head = requests.read(_LENGTH.size)
         if len(head) < _LENGTH.size:
@@ -272,9 +289,7 @@ def _serve(udc_folder):
             answer = ("ok", run(*message))
         except Exception as exc:  # pybbi's errors go back to the caller
             answer = ("error", type(exc).__name__, " ".join(str(exc).split()) or type(exc).__name__)
-        payload = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
-        channel.write(_LENGTH.pack(len(payload)) + payload)
-        channel.flush()
+        send(answer)
 
 
 if __name__ == "__main__":

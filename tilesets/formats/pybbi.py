@@ -41,7 +41,7 @@ def open_path(path, kind):
 def _open_remote(url):
     config = access.remote_config()
     clean_udc_now_and_then(config)
-    deadline = 2 * config.request_deadline + config.connect_timeout
+    deadline = config.request_deadline + config.connect_timeout  # one call may make several requests
     return RemoteBbi(url, access.shown(url), config.udc_cache_dir, deadline)
 
 
