@@ -136,6 +136,7 @@ INSTALLED_APPS = [
     "tilesets",
     "chroms",
     "htsget",
+    "fragments",
     "website",
 ]
 # config.json (or the environment) may list extra Django apps to install.

@@ -7,6 +7,7 @@ from tilesets import views as tileset_views
 api = [
     path("", include("tilesets.urls")),
     path("", include("chroms.urls")),
+    path("", include("fragments.urls")),
     path("htsget/", include("htsget.urls")),
     path("api-auth/", include("rest_framework.urls")),
     re_path(r"^.*$", tileset_views.api_not_found),

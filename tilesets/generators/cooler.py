@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from .base import Generator, GeneratorError
 from .cooler_file import TILE_SIZE, CoolerFile
 from .cooler_file import open_cooler as _open
+from .cooler_matrix import matrix
 from .cooler_tiles import column_tiles
 
 logger = logging.getLogger(__name__)
@@ -154,4 +155,5 @@ GENERATOR = Generator(
     tiles=tiles,
     chromsizes=chromsizes,
     dimensions=2,
+    matrix=matrix,
 )
