@@ -120,16 +120,17 @@ def local_path(location):
 def library_name(location):
     """The name to give a library that reads files by name and http(s) URLs itself (pybbi,
     htslib): a local path as it is; for an http(s) URL the URL the probe ended at (redirects
-    followed and checked; it may hold credentials: never show it, see :func:`shown`); for s3 a
-    whole local copy (:func:`local_path`), since these libraries cannot reach our S3 endpoint
-    with our credentials. RemoteError when the probe fails or an s3 file is too large to copy."""
+    followed and checked); for s3, or a URL with a user and password, a whole local copy
+    (:func:`local_path`), since these libraries cannot reach our S3 endpoint with our
+    credentials, and pybbi cannot log in to a web server. RemoteError when the probe fails or
+    such a file is too large to copy."""
     if not is_remote(location):
         return location
     return _library_name(location, remote_info(location))
 
 
 def _library_name(location, info):
-    if not location.startswith("s3://"):
+    if not (location.startswith("s3://") or remote.parse_location(location).username is not None):
         return info.url
     try:
         return remote.fetch_to_local(location, _state["config"], info=info)
@@ -139,9 +140,10 @@ def _library_name(location, info):
         config = _state["config"]
         limit = min(config.max_fetch_bytes, config.disk_cache_bytes)
         raise RemoteError(
-            f"{info.location}: this filetype's reader cannot read s3:// itself, so the file is copied "
-            f"whole first, and at {info.size} bytes it is larger than the {limit} bytes the server "
-            "copies; serve it over https instead", reason="too-large") from None
+            f"{info.location}: this filetype's reader cannot read s3:// or log in to a server itself, "
+            f"so the file is copied whole first, and at {info.size} bytes it is larger than the "
+            f"{limit} bytes the server copies; serve it over https without a password instead",
+            reason="too-large") from None
 
 
 def shown(location):

@@ -48,6 +48,7 @@ from ..formats.hts_headers import bam_header, check_bam
 from ..formats.hts_index import BinSizes, IndexKindError, IndexLayoutError, load_index
 from ..formats.lru import LRU
 from ..formats.openfiles import OpenFiles
+from ..formats.remote_config import RemoteError
 from ..formats.version import file_version
 from . import bigwig, genome
 from .bam_reads import add_reads, empty_tile
@@ -138,7 +139,7 @@ class _BamFile:
             yield handle
         finally:
             with self._lock:
-                if len(pool) < POOL_SIZE:
+                if len(pool) < POOL_SIZE and handle.is_open:  # one closed after a failed remote read goes
                     pool.append(handle)
                     handle = None
             if handle is not None:
@@ -334,12 +335,24 @@ def tiles(source, requests, options=None):
         raise GeneratorError("the BAM's reference sequences all have length 0")
     indexfile = _index_of(source)
     limit = max_tile_width(source)
+    remote = access.is_remote(source.datafile)
     with bam.handle(indexfile) as handle:
-        return each_tile(
-            requests,
-            lambda r: tile_reads(bam, handle, lambda: bam.sizes(indexfile), r.zoom, r.coords[0], limit),
-            "BAM",
-        )
+
+        failed = []
+
+        def make(request):
+            if failed:  # the handle was closed after a failed read
+                raise GeneratorError(failed[0])
+            try:
+                return tile_reads(bam, handle, lambda: bam.sizes(indexfile), request.zoom, request.coords[0], limit)
+            except OSError as exc:  # htslib reading a URL: the server failed it
+                if not remote or isinstance(exc, RemoteError):
+                    raise
+                handle.close()  # its stream may be anywhere now: not lent again
+                failed.append(f"{access.shown(source.datafile)}: reading the reads failed ({_one_line(exc)})")
+                raise GeneratorError(failed[0]) from None
+
+        return each_tile(requests, make, "BAM")
 
 
 GENERATOR = Generator(
