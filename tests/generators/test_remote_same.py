@@ -13,6 +13,7 @@ import os
 
 import pytest
 
+from tests.builders.helpers import in_threads
 from tests.builders.remote_servers import serving_in_process
 from tests.builders.remote_tilesets import answers, copy_files, remote_access, write_every_filetype
 from tilesets.formats import access
@@ -117,3 +118,15 @@ def test_an_evicted_sqlite_copy_is_fetched_again(served, remote):
         assert database.tile(0, 0) == BedDb(str(folder / "genes.beddb")).tile(0, 0)
     finally:
         database.close()
+
+
+def test_threads_reading_remote_bbi_files_at_once(served, remote):
+    """Six threads share the helper processes that read bigWig and bigBed URLs."""
+    folder, _, base = served
+    files = (("bigwig", "signal.bw"), ("bigbed", "annotations.bb"))
+
+    def read(prefix):
+        return {name: answers(filetype, prefix + name) for filetype, name in files}
+
+    expected = read(f"{folder}/")
+    assert all(found == expected for found in in_threads(lambda: read(base)))

@@ -120,6 +120,9 @@ class _Pool:
         worker = self._idle.get()
         try:
             if worker is None or not worker.alive():
+                if worker is not None:
+                    worker.stop()  # ended while idle: reap it and close its pipes
+                    worker = None
                 if not start:
                     return ("ok", None)
                 worker = _Worker(self.udc_folder)
