@@ -33,7 +33,7 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _state = {"config": RemoteConfig(), "revalidate": 60.0}
 _probes = {}  # location -> (time probed, RemoteInfo)
 _probes_lock = threading.Lock()
-MAX_PROBES = 4096
+MAX_PROBES = 256  # each keeps its first block (REMOTE_BLOCK_BYTES): 64 MiB at the default
 
 
 def configure(config, revalidate_seconds=60.0):
@@ -77,6 +77,13 @@ def remote_info(location, fresh=False):
             _probes.clear()
         _probes[location] = (now, info)
     return info
+
+
+def forget_probes():
+    """Probe every remote location again at its next use (a file was seen changing under a read:
+    until re-probed, its tiles would keep failing for up to ``revalidate`` seconds)."""
+    with _probes_lock:
+        _probes.clear()
 
 
 def exists(location):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 from typing import Callable, Optional
 
 from ..formats.errors import FormatError
+from ..formats import access
 from ..formats.remote_config import RemoteError
 
 logger = logging.getLogger("tilesets")
@@ -106,7 +107,10 @@ class Generator:
 
 def remote_failure(exc):
     """The GeneratorError for a remote read that failed (its message names the URL, without
-    credentials, and what went wrong)."""
+    credentials, and what went wrong). A file that changed on its server is probed again at its
+    next use rather than after the revalidation period."""
+    if exc.reason == "changed":
+        access.forget_probes()
     return GeneratorError(str(exc), reason=exc.reason)
 
 
@@ -139,6 +143,8 @@ def each_tile(requests, make, what, reading=None, errors=Exception):
         try:
             answer[request.id] = make(request)
         except (GeneratorError, RemoteError) as exc:  # a remote read failing: that tile only
+            if isinstance(exc, RemoteError):
+                exc = remote_failure(exc)
             message = f"Tile {request.id}: {exc}"
             if reading is not None and not message.endswith("."):
                 message += "."
