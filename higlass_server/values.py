@@ -9,6 +9,8 @@ or ``?cum=``) is a different thing: the flag is present, so :func:`query_flag` r
 the reference server and this server always have; a value, when given, follows the rule above.
 """
 
+import json
+
 from .exceptions import ServiceError
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on", "y", "t"})
@@ -42,3 +44,35 @@ def query_flag(params, name, default=False):
         return parse_bool(params[name], name)
     except ValueError as exc:
         raise ServiceError(f"{exc}.") from None
+
+
+MAX_JSON_DEPTH = 200  # a HiGlass view config nests about 15 levels
+
+
+def parse_json(raw, max_depth=MAX_JSON_DEPTH):
+    """A request body (bytes or text) as JSON; ValueError when it is not JSON or nests deeper than
+    ``max_depth`` arrays and objects (deep documents would make later steps — validation, storage,
+    rendering — recurse past Python's limit: bad input, not a server error)."""
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise ValueError("the JSON nests too deeply") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"the body is not UTF-8 text ({exc.reason})") from None
+    if _depth_exceeds(value, max_depth):
+        raise ValueError(f"the JSON nests more than {max_depth} levels deep")
+    return value
+
+
+def _depth_exceeds(value, limit):
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = item.values()
+        elif not isinstance(item, list):
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in item if isinstance(child, (dict, list)))
+    return False

@@ -1,10 +1,11 @@
 """htsget requests as plain values: a GET's query parameters or a POST's JSON body parsed into a
 :class:`Query`, with the protocol's errors for what does not parse."""
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Optional
+
+from higlass_server.values import parse_json
 
 from . import registry
 from .errors import InvalidInput, InvalidRange, UnsupportedFormat
@@ -134,8 +135,8 @@ def parse_post(endpoint, raw):
     """A :class:`Query` from the body of a POST (bytes): a JSON object, or nothing."""
     if raw.strip():
         try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+            body = parse_json(raw)
+        except ValueError:
             raise InvalidInput("The request body is not valid JSON.") from None
     else:
         body = {}

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from higlass_server.errors import error_response
 from higlass_server.exceptions import ServiceError
-from higlass_server.values import query_flag
+from higlass_server.values import parse_json, query_flag
 
 from . import ingest, register, suggest, tiles
 from .access import can_write, visible_tilesets
@@ -57,9 +57,21 @@ def tiles_answer(tiles_by_id):
 
 def read_json_body(request):
     try:
-        return json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+        return parse_json(request.body)
+    except ValueError:
         raise ServiceError("Unable to parse request body as JSON.") from None
+
+
+MAX_SEARCH_TEXT = 1000  # characters of a name or file-name search: as long as a stored name may be
+
+
+def search_text(params, name):
+    """The search text ``params[name]`` (None when absent or empty), bounded in length: a very long
+    pattern is refused by SQLite ("LIKE or GLOB pattern too complex") and can only be bad input."""
+    text = params.get(name)
+    if text and len(text) > MAX_SEARCH_TEXT:
+        raise ServiceError(f"The search text ({name}) is longer than {MAX_SEARCH_TEXT} characters.")
+    return text or None
 
 
 def require_uploads(request, public_allowed=False):
@@ -123,8 +135,9 @@ class TilesetViewSet(viewsets.ModelViewSet):
         datatypes = params.getlist("dt")
         if datatypes:
             queryset = queryset.filter(datatype__in=datatypes)
-        if params.get("ac"):
-            queryset = queryset.filter(name__icontains=params["ac"])
+        name = search_text(params, "ac")
+        if name:
+            queryset = queryset.filter(name__icontains=name)
         if params.get("o"):
             field = ORDER_FIELDS.get(params["o"].lower())
             if field is None:
@@ -277,7 +290,7 @@ class ViewConfView(APIView):
 
 class UidsByFilenameView(APIView):
     def get(self, request):
-        text = request.query_params.get("d")
+        text = search_text(request.query_params, "d")
         if not text:
             raise ServiceError("Give the file name (or part of it) to look for as ?d=<text>.")
         found = visible_tilesets(request.user).filter(datafile__contains=text).select_related("owner", "project")
