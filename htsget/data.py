@@ -10,6 +10,8 @@ import re
 
 from django.http import FileResponse, HttpResponse
 
+from .errors import RangeNotSatisfiable
+
 STREAM_BLOCK = 512 * 1024
 _SPEC = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
 UNSATISFIABLE = "unsatisfiable"
@@ -71,20 +73,20 @@ def serve(request, path, size, extra_headers=()):
     """The answer to GET/HEAD of ``path`` (``size`` bytes) honouring the request's Range."""
     wanted = parse_range(request.META.get("HTTP_RANGE"), size)
     if wanted == UNSATISFIABLE:
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
-        response["Content-Length"] = "0"
+        raise RangeNotSatisfiable(
+            f"The requested range is not within the file's {size} bytes.",
+            headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes", **dict(extra_headers)},
+        )
+    start, stop = wanted if wanted else (0, size)
+    if request.method == "HEAD":
+        response = HttpResponse(status=206 if wanted else 200, content_type="application/octet-stream")
     else:
-        start, stop = wanted if wanted else (0, size)
-        if request.method == "HEAD":
-            response = HttpResponse(status=206 if wanted else 200, content_type="application/octet-stream")
-        else:
-            response = FileResponse(RangeReader(path, start, stop - start), status=206 if wanted else 200,
-                                    content_type="application/octet-stream")
-            response.block_size = STREAM_BLOCK
-        response["Content-Length"] = str(stop - start)
-        if wanted:
-            response["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+        response = FileResponse(RangeReader(path, start, stop - start), status=206 if wanted else 200,
+                                content_type="application/octet-stream")
+        response.block_size = STREAM_BLOCK
+    response["Content-Length"] = str(stop - start)
+    if wanted:
+        response["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
     response["Accept-Ranges"] = "bytes"
     for name, value in extra_headers:
         response[name] = value

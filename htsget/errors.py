@@ -47,6 +47,13 @@ class InvalidRange(HtsgetError):
     code, status = "InvalidRange", 400
 
 
+class RangeNotSatisfiable(HtsgetError):
+    """A data URL's Range header asks for bytes past the end: HTTP 416, with the file's size in
+    ``Content-Range``, in the protocol's body like every other htsget error."""
+
+    code, status = "InvalidRange", 416
+
+
 class ServerError(HtsgetError):
     """Not a protocol error: the stored file cannot be read (answered as a 500)."""
 

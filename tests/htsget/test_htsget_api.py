@@ -457,6 +457,7 @@ def test_data_unsatisfiable_head_and_missing(client, bam, files, make_tileset):
     for header in (f"bytes={size}-", f"bytes={size + 10}-{size + 20}", "bytes=-0"):
         response = client.get(f"{API}/data/reads1", HTTP_RANGE=header)
         assert response.status_code == 416 and response["Content-Range"] == f"bytes */{size}"
+        assert response.json()["htsget"]["error"] == "InvalidRange"  # the protocol's JSON body
     response = client.head(f"{API}/data/reads1", HTTP_RANGE="bytes=10-29")
     assert response.status_code == 206 and response["Content-Length"] == "20" and response.content == b""
     assert response["Content-Range"] == f"bytes 10-29/{size}"

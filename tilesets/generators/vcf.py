@@ -23,6 +23,7 @@ from ..formats import access
 from ..formats.hts_headers import check_bgzipped_vcf
 from . import hts
 from .base import Generator, GeneratorError, HtsgetFormat
+from .cram import hts_quiet
 
 TBI_MAX = (1 << 29) - 1
 
@@ -61,7 +62,8 @@ def build_index(datafile, folder):
     out = Path(folder) / (access.file_name(str(datafile)) + (".csi" if csi else ".tbi"))
     local = access.local_path(str(datafile))  # a remote file: its whole copy (bounded)
     try:
-        pysam.tabix_index(local, preset="vcf", index=str(out), csi=csi, force=True, keep_original=True)
+        with hts_quiet():  # htslib's own complaint would reach the command's output before ours
+            pysam.tabix_index(local, preset="vcf", index=str(out), csi=csi, force=True, keep_original=True)
     except (OSError, ValueError) as exc:
         disorder = _first_disorder(datafile)
         if disorder:
