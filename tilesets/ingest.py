@@ -283,8 +283,8 @@ def create_record(*, uid, datafile, indexfile, facts, name, project_name, projec
     UidTaken when the uid was taken meanwhile. ``fields`` are further model fields."""
     try:
         with transaction.atomic():
-            if project_name:
-                project, _ = Project.objects.get_or_create(name=project_name, defaults={"owner": owner})
+            if project_name:  # the caller's own project of that name, made if missing
+                project, _ = Project.objects.get_or_create(name=project_name, owner=owner)
             tileset = Tileset.objects.create(
                 uuid=uid or Tileset._meta.get_field("uuid").default(),
                 datafile=datafile,

@@ -22,13 +22,14 @@ class Project(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     last_viewed_time = models.DateTimeField(default=timezone.now)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, blank=True, null=True)
-    name = models.TextField(unique=True)
+    name = models.TextField()  # unique per owner: a name resolves only among the caller's projects
     description = models.TextField(blank=True, default="")
     uuid = models.CharField(max_length=100, unique=True, default=new_uid, validators=[uid_validator])
     private = models.BooleanField(default=False)
 
     class Meta:
         ordering = ("created",)
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="tilesets_project_owner_name")]
         permissions = (("read", "Read permission"), ("write", "Modify permission"), ("admin", "Administrator permission"))
 
     def __str__(self):

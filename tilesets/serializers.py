@@ -3,6 +3,7 @@
 import json
 import os
 
+from django.db.models import Q
 from rest_framework import serializers
 
 from higlass_server.values import parse_bool
@@ -39,14 +40,30 @@ class TilesetSerializer(serializers.ModelSerializer):
     def get_owner(self, obj):
         return obj.owner.username if obj.owner_id else None
 
+    def _project(self, obj):
+        """The tileset's project when the viewer may see it: a public project, or a private one
+        of the viewer's own (superusers see all). Answers made without a request (to the writer
+        of a change) show it."""
+        project = obj.project if obj.project_id else None
+        if project is None or not project.private:
+            return project
+        request = self.context.get("request")
+        if request is None:
+            return project
+        user = request.user
+        return project if user.is_superuser or (user.is_authenticated and project.owner_id == user.id) else None
+
     def get_project(self, obj):
-        return obj.project.uuid if obj.project_id else None
+        project = self._project(obj)
+        return project.uuid if project else None
 
     def get_project_name(self, obj):
-        return obj.project.name if obj.project_id else ""
+        project = self._project(obj)
+        return project.name if project else ""
 
     def get_project_owner(self, obj):
-        return obj.project.owner.username if obj.project_id and obj.project.owner_id else ""
+        project = self._project(obj)
+        return project.owner.username if project and project.owner_id else ""
 
 
 class _BoolField(serializers.BooleanField):
@@ -60,8 +77,22 @@ class _BoolField(serializers.BooleanField):
 
 
 class _ProjectField(serializers.SlugRelatedField):
+    """A project by uuid, found only among the projects the caller may write: their own, and the
+    shared ones an administrator made without an owner (unless private); a superuser: any.
+    Another user's project reads as an unknown uuid (400)."""
+
     def __init__(self, **kwargs):
         super().__init__(slug_field="uuid", queryset=Project.objects.all(), **kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if user is not None and user.is_superuser:
+            return Project.objects.all()
+        shared = Q(owner__isnull=True, private=False)
+        if user is None or not user.is_authenticated:
+            return Project.objects.filter(shared)
+        return Project.objects.filter(Q(owner=user) | shared)
 
 
 class TilesetUploadSerializer(serializers.Serializer):

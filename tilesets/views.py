@@ -157,7 +157,7 @@ class TilesetViewSet(viewsets.ModelViewSet):
         return tileset
 
     def create(self, request, *args, **kwargs):
-        upload = TilesetUploadSerializer(data=request.data)
+        upload = TilesetUploadSerializer(data=request.data, context={"request": request})
         upload.is_valid(raise_exception=True)
         fields = upload.validated_data
         tileset = ingest.ingest_tileset(
@@ -180,7 +180,7 @@ class TilesetViewSet(viewsets.ModelViewSet):
 
     def update(self, request, *args, **kwargs):
         tileset = self.get_object()
-        changes = TilesetUpdateSerializer(data=request.data, context={"tileset": tileset})
+        changes = TilesetUpdateSerializer(data=request.data, context={"tileset": tileset, "request": request})
         changes.is_valid(raise_exception=True)
         ingest.update_tileset(tileset, **changes.validated_data)
         return Response(TilesetSerializer(tileset).data)
@@ -294,7 +294,7 @@ class UidsByFilenameView(APIView):
         if not text:
             raise ServiceError("Give the file name (or part of it) to look for as ?d=<text>.")
         found = visible_tilesets(request.user).filter(datafile__contains=text).select_related("owner", "project")
-        results = TilesetSerializer(found, many=True).data
+        results = TilesetSerializer(found, many=True, context={"request": request}).data
         return Response({"count": len(results), "results": results})
 
 
