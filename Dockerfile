@@ -19,7 +19,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore \
     BASE_DIR=/data \
-    GUNICORN_CMD_ARGS="--bind 0.0.0.0:8000 --workers 3 --timeout 120 --access-logfile - --no-control-socket"
+    GUNICORN_CMD_ARGS="--bind 0.0.0.0:8000"
 
 WORKDIR /app
 
@@ -41,5 +41,6 @@ EXPOSE 8000
 
 # On every start: create or upgrade the database, copy the admin's static files into
 # /data/hgs-static (served by a proxy at /hgs-static/), then replace the shell with gunicorn.
-# Gunicorn options come from GUNICORN_CMD_ARGS (override with docker run -e).
-CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py collectstatic --noinput --verbosity 0 && exec gunicorn higlass_server.wsgi:application"]
+# gunicorn's settings come from gunicorn.conf.py (workers, request-line limits for 1000 tile ids,
+# timeouts, access log); GUNICORN_CMD_ARGS and WEB_CONCURRENCY (docker run -e) override them.
+CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py collectstatic --noinput --verbosity 0 && exec gunicorn -c gunicorn.conf.py higlass_server.wsgi:application"]

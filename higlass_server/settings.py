@@ -245,7 +245,7 @@ MAX_FASTA_TILE_WIDTH = get_setting("MAX_FASTA_TILE_WIDTH", 100000, cast=int)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.BasicAuthentication",
+        "higlass_server.auth.BasicAuthentication",  # throttled failures, remembered successes
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
     ],
@@ -258,6 +258,15 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "higlass_server.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+
+# HTTP Basic: failed logins throttled per client and per user name, verified credentials remembered
+# for a while (higlass_server/auth.py; per server process; docs/security.md)
+AUTH_FAILURE_WINDOW = get_setting("AUTH_FAILURE_WINDOW", 300, cast=int)  # seconds
+AUTH_FAILURE_LIMIT_PER_CLIENT = get_setting("AUTH_FAILURE_LIMIT_PER_CLIENT", 20, cast=int)  # per window; 0 = off
+AUTH_FAILURE_LIMIT_PER_USER = get_setting("AUTH_FAILURE_LIMIT_PER_USER", 10, cast=int)  # per window; 0 = off
+AUTH_CLIENT_ADDRESS_HEADER = get_setting("AUTH_CLIENT_ADDRESS_HEADER", "")  # e.g. X-Forwarded-For behind a proxy
+AUTH_CREDENTIAL_CACHE_SECONDS = get_setting("AUTH_CREDENTIAL_CACHE_SECONDS", 300, cast=int)  # 0 = off
+AUTH_CREDENTIAL_CACHE_SIZE = get_setting("AUTH_CREDENTIAL_CACHE_SIZE", 1024, cast=int)  # entries
 
 CORS_ALLOWED_ORIGINS = get_setting("CORS_ALLOWED_ORIGINS", [], cast=list)
 CORS_ALLOW_ALL_ORIGINS = not CORS_ALLOWED_ORIGINS

@@ -1,4 +1,5 @@
-"""Who is asking: DRF tokens (``Bearer`` or ``Token``), HTTP Basic, the session; and the short-lived
+"""Who is asking: DRF tokens (``Bearer`` or ``Token``), HTTP Basic (throttled and cached as in the
+rest of the API: :mod:`higlass_server.auth`), the session; and the short-lived
 capabilities that ticket data URLs of private tilesets carry instead of the caller's token.
 
 Nothing here logs a credential: neither the caller's token nor a capability is ever written to a
@@ -10,7 +11,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core import signing
 from rest_framework import exceptions
-from rest_framework.authentication import BasicAuthentication, TokenAuthentication, get_authorization_header
+from rest_framework.authentication import TokenAuthentication, get_authorization_header
+
+from higlass_server.auth import BasicAuthentication
 
 from .errors import InvalidAuthentication
 
@@ -60,16 +63,17 @@ def is_capability(value):
     return value.count(":") >= 3
 
 
-def user_of_capability(value, tileset):
-    """The user a capability was issued to, if it is genuine, unexpired and for ``tileset``."""
+def user_of_capability(value, uuid):
+    """The user a capability was issued to, if it is genuine, unexpired and for tileset ``uuid``
+    (the uuid of the URL: the answer does not depend on whether that tileset exists)."""
     try:
         payload = signing.TimestampSigner(salt=CAPABILITY_SALT).unsign(value, max_age=ticket_ttl())
     except signing.SignatureExpired:
         raise InvalidAuthentication("The data URL's authorization has expired; request a new ticket.") from None
     except signing.BadSignature:
         raise InvalidAuthentication("The data URL's authorization is not valid.") from None
-    uuid, _, user_id = payload.rpartition(":")
-    if uuid != tileset.uuid:
+    issued_for, _, user_id = payload.rpartition(":")
+    if issued_for != uuid:
         raise InvalidAuthentication("The data URL's authorization is for another tileset.")
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     if user is None:
@@ -77,12 +81,13 @@ def user_of_capability(value, tileset):
     return user
 
 
-def data_user(request, tileset):
-    """The caller of the data endpoint: a ticket capability (``Bearer <capability>``) or any
-    credential the ticket endpoints accept."""
+def data_user(request, uuid):
+    """The caller of the data endpoint for tileset ``uuid``: a ticket capability
+    (``Bearer <capability>``) or any credential the ticket endpoints accept. Checked before the
+    tileset is looked up, so wrong credentials get the same 401 whether or not it exists."""
     header = get_authorization_header(request).split()
     if len(header) == 2 and header[0].lower() == b"bearer":
         value = header[1].decode("latin-1")
         if is_capability(value):
-            return user_of_capability(value, tileset)
+            return user_of_capability(value, uuid)
     return authenticate(request)

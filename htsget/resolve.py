@@ -6,7 +6,7 @@ from tilesets.access import visible_tilesets
 from tilesets.models import UID_PATTERN, Tileset
 
 from . import registry
-from .errors import InvalidInput, NotFound, PermissionDenied, UnsupportedFormat
+from .errors import InvalidInput, NotFound, UnsupportedFormat
 
 _UID = re.compile(UID_PATTERN)
 
@@ -16,21 +16,14 @@ def _candidates(ident):
 
 
 def _by_uuid(endpoint, candidate, formats, wanted, user):
-    """The tileset of uuid ``candidate`` (None when there is none), refused when it is not served by
-    ``endpoint``, not visible to ``user`` or not in the ``wanted`` format."""
-    by_uuid = Tileset.objects.filter(uuid=candidate)
-    tileset = visible_tilesets(user, by_uuid).first()  # one query when all is well
-    readable = tileset is not None
-    if tileset is None:
-        tileset = by_uuid.first()
+    """The tileset of uuid ``candidate`` (None when there is none or ``user`` may not see it: a
+    private tileset of someone else is unknown), refused when it is not served by ``endpoint`` or
+    not in the ``wanted`` format."""
+    tileset = visible_tilesets(user, Tileset.objects.filter(uuid=candidate)).first()
     if tileset is None:
         return None
     if tileset.filetype not in formats:
         raise NotFound(f"No {endpoint} with id {candidate!r}.")
-    if not readable:
-        if user.is_authenticated:
-            raise PermissionDenied(f"You may not read {candidate!r}.")
-        raise PermissionDenied(f"{candidate!r} is private: send Authorization: Bearer <token>.")
     if wanted and formats[tileset.filetype] != wanted:
         raise UnsupportedFormat(f"{candidate!r} is available as {formats[tileset.filetype]} only.")
     return tileset
@@ -55,8 +48,8 @@ def _by_name(candidate, formats, default, wanted, user):
 def resolve(endpoint, ident, wanted, user):
     """The tileset for ``ident``: its uuid, else the name of a visible tileset of the format.
 
-    A uuid of another kind of tileset (or of nothing) is NotFound, a private one the caller may not
-    see is PermissionDenied, one in another format UnsupportedFormat. Names are looked up only among
+    A uuid of another kind of tileset, of nothing, or of a private tileset the caller may not see
+    is NotFound (one answer for the three), one in another format UnsupportedFormat. Names are looked up only among
     the tilesets the caller may see; several matches for one format are ambiguous (InvalidInput).
     """
     formats = {filetype: found.format for filetype, found in registry.formats(endpoint).items()}

@@ -25,7 +25,7 @@ from tilesets.models import Tileset
 
 from . import auth, query, registry, service
 from .data import serve
-from .errors import MethodNotAllowed, NotFound, PayloadTooLarge, PermissionDenied, ServerError, error_body
+from .errors import MethodNotAllowed, NotFound, PayloadTooLarge, ServerError, error_body
 
 logger = logging.getLogger("tilesets.htsget")
 
@@ -117,13 +117,11 @@ class DataView(HtsgetView):
 
     def get(self, request, uuid):
         django_request = request._request
+        user = auth.data_user(django_request, uuid)  # first: wrong credentials are a 401 for any id
         tileset = Tileset.objects.filter(uuid=uuid).first()
-        if tileset is None or tileset.filetype not in registry.filetypes():
-            raise NotFound(f"No htsget data with id {uuid!r}.")
-        if tileset.private:
-            user = auth.data_user(django_request, tileset)
-            if not can_read(user, tileset):
-                raise PermissionDenied(f"{uuid!r} is private: use the data URL with the headers of a ticket.")
+        missing = tileset is None or tileset.filetype not in registry.filetypes()
+        if missing or (tileset.private and not can_read(user, tileset)):
+            raise NotFound(f"No htsget data with id {uuid!r}.")  # invisible reads as unknown
         path = service.paths_of(tileset)[0]
         try:
             size = os.path.getsize(path) if path else None

@@ -2,7 +2,9 @@
 
 Used by the ``/api/v1/tileset_info/`` and ``/api/v1/tiles/`` views. The visibility rule is applied
 here, before any file is read. Every per-tileset or per-tile failure becomes an ``{"error": ...}``
-entry (or an absent tile), never an exception for the whole request.
+entry (or an absent tile), never an exception for the whole request. A tileset the caller may not
+see is answered exactly as an unknown uid (``No such tileset with uid: <uid>``): nothing tells a
+private tileset from one that does not exist (docs/security.md).
 """
 
 import logging
@@ -34,9 +36,16 @@ def _unique(values):
 
 
 def _lookup(uids, user):
-    """(records by uid, set of uids the user may see) for the given uids, in two queries."""
+    """The records, by uid, of the given uids that ``user`` may see, in at most two queries; a
+    tileset the user may not see is left out, as an unknown uid is."""
     records = {t.uuid: t for t in Tileset.objects.filter(uuid__in=uids).order_by()}
-    return records, visible_among(user, list(records.values()))
+    visible = visible_among(user, list(records.values()))
+    return {uid: tileset for uid, tileset in records.items() if uid in visible}
+
+
+def unknown(uid):
+    """The entry of a uid that is unknown or not visible to the caller (the two are one answer)."""
+    return {"error": f"No such tileset with uid: {uid}"}
 
 
 def assembly_rows(filetype, datafile, remote=False):
@@ -101,7 +110,7 @@ def _failure(tileset, exc):
 def tileset_infos(uids, user):
     """``{uid: info}`` for each distinct uid, in request order."""
     uids = _unique(uids)
-    records, visible = _lookup(uids, user)
+    records = _lookup(uids, user)
     answer = {}
     for uid in uids:
         if uid == "osm-image":
@@ -109,10 +118,7 @@ def tileset_infos(uids, user):
             continue
         tileset = records.get(uid)
         if tileset is None:
-            answer[uid] = {"error": f"No such tileset with uid: {uid}"}
-            continue
-        if uid not in visible:
-            answer[uid] = {"error": "Forbidden"}
+            answer[uid] = unknown(uid)
             continue
         generator = generators.get(tileset.filetype)
         if generator is None or generator.tileset_info is None:
@@ -149,9 +155,9 @@ def parse_tile_id(tile_id, dimensions):
 def get_tiles(tile_ids, user, options_by_uid=None):
     """``{tile id: tile}`` for the requested ids.
 
-    ``options_by_uid`` maps a tileset uid to the POST ``options`` for its tiles. Unknown tilesets
-    and malformed ids give ``{"error": ...}`` entries; tiles of tilesets the user may not see are
-    left out, as are tiles the generator did not produce.
+    ``options_by_uid`` maps a tileset uid to the POST ``options`` for its tiles. Unknown tilesets,
+    tilesets the user may not see (the same entry) and malformed ids give ``{"error": ...}``
+    entries; tiles the generator did not produce are left out.
     """
     tile_ids = _unique(tile_ids)
     if len(tile_ids) > settings.MAX_TILES_PER_REQUEST:
@@ -165,15 +171,13 @@ def get_tiles(tile_ids, user, options_by_uid=None):
             answer[tile_id] = {"error": f"Malformed tile id {tile_id!r}: expected uid.zoom.x[.y]."}
             continue
         by_uid.setdefault(uid, []).append(tile_id)
-    records, visible = _lookup(list(by_uid), user)
+    records = _lookup(list(by_uid), user)
 
     for uid, ids in by_uid.items():
         tileset = records.get(uid)
         if tileset is None:
-            answer.update({tile_id: {"error": f"No such tileset with uid: {uid}"} for tile_id in ids})
+            answer.update({tile_id: unknown(uid) for tile_id in ids})
             continue
-        if uid not in visible:
-            continue  # private: silently absent, as in the reference
         generator = generators.get(tileset.filetype)
         if generator is None or generator.tiles is None:
             answer.update({tile_id: {"error": f"Unknown tileset filetype: {tileset.filetype}"} for tile_id in ids})

@@ -38,7 +38,7 @@ def test_tileset_info_per_uid_entries(anon_client, make_tileset, owner):
     info = response.json()
     assert list(info) == ["nope", "ok", "secret", "weird", "osm-image"]
     assert info["nope"] == {"error": "No such tileset with uid: nope"}
-    assert info["secret"] == {"error": "Forbidden"}
+    assert info["secret"] == {"error": "No such tileset with uid: secret"}  # invisible = unknown
     assert info["weird"] == {
         "error": "Unknown filetype xxxyx", "name": info["weird"]["name"], "datatype": None,
         "coordSystem": "hgS", "coordSystem2": "",
@@ -96,8 +96,8 @@ def test_tiles_frame(anon_client, make_tileset, toy_generator, owner):
     assert tiles["nope.0.0"] == {"error": "No such tileset with uid: nope"}
     for bad in ("t.x.1", "t", "", "t.1"):
         assert tiles[bad]["error"].startswith("Malformed tile id"), bad
-    assert "hidden.0.0" not in tiles
-    assert len(tiles) == 8
+    assert tiles["hidden.0.0"] == {"error": "No such tileset with uid: hidden"}  # invisible = unknown
+    assert len(tiles) == 9
 
 
 def test_tiles_failing_generator_fails_only_its_tileset(anon_client, make_tileset, toy_generator):
