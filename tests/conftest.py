@@ -4,6 +4,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from higlass_server import auth as server_auth
 from tests.builders.helpers import HG_SMALL, client_for, make_user, write_chromsizes
 from tilesets.ingest import ingest_tileset
 
@@ -17,6 +18,7 @@ def media(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
     settings.UPLOAD_ENABLED = True
     settings.PUBLIC_UPLOAD_ENABLED = True
+    server_auth.reset()  # failed-login counts and remembered logins are per process: not across tests
     return root
 
 
