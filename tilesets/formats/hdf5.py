@@ -1,5 +1,6 @@
 """HDF5 data files (cooler, hitile, multivec): opening them with one-line errors, one open
-version per file, and a byte-bounded cache of whole 1-D datasets."""
+version per file, a byte-bounded cache of whole 1-D datasets, and fetching the parts of a remote
+file that will be read next in few requests."""
 
 import threading
 import weakref
@@ -11,17 +12,82 @@ from .lru import LRU
 from .version import file_version
 
 
-def open_file(location, not_hdf5="not an HDF5 file", **options):
+def open_file(location, not_hdf5="not an HDF5 file", ahead=(), **options):
     """The file as a read-only ``h5py.File`` (``options`` go to h5py); FormatError ``not_hdf5``
-    when it is not HDF5, or "cannot open the HDF5 file: ..." when it does not open."""
+    when it is not HDF5, or "cannot open the HDF5 file: ..." when it does not open. ``ahead``:
+    byte ranges of a remote file to :func:`prefetch` before HDF5 reads it."""
     try:
         if not access.is_hdf5(location):
             raise FormatError(not_hdf5)
+        prefetch(location, ahead)
         # HDF5's default file locking (HDF5_USE_FILE_LOCKING): the same file opened
         # elsewhere in the process with other locking flags would fail to open.
         return access.open_h5(location, **options)
     except OSError as exc:
         raise FormatError(f"cannot open the HDF5 file: {one_line(exc, location)}") from None
+
+
+PREFETCH_GAP = 1 << 20  # ranges closer than this are fetched in one request
+PREFETCH_SHARE = 4  # a prefetch may fill at most 1/PREFETCH_SHARE of the in-memory block cache
+
+
+def prefetch(location, ranges, gap=PREFETCH_GAP):
+    """Fetch the byte ranges ``[(start, end), ...]`` of a remote file into the block cache ahead
+    of the reads that need them, so that h5py's many small reads in distant places of the file
+    cost few requests: the ranges are rounded out to whole blocks and those less than ``gap``
+    bytes apart become one request (blocks already cached are not asked for again).
+
+    Nothing happens for a local file, or when the ranges would take more than a quarter of the
+    in-memory block cache (they would push each other out before being read). Errors are those
+    of the reads themselves (a RemoteError, an OSError)."""
+    if not access.is_remote(location) or not ranges:
+        return
+    config = access.remote_config()
+    size = access.size_of(location)
+    block = config.block_size
+    spans = sorted((max(0, start) // block * block, min(size, -(-end // block) * block))
+                   for start, end in ranges if end > start)
+    merged = []
+    for start, end in spans:
+        if start >= size:
+            continue
+        if merged and start - merged[-1][1] < gap:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    if not merged or sum(end - start for start, end in merged) > config.memory_cache_bytes // PREFETCH_SHARE:
+        return
+    with access.open_ranged(location) as ranged:
+        for start, end in merged:
+            ranged.read_at(start, end - start)
+
+
+def tail(location, nbytes):
+    """The range of the last ``nbytes`` of a remote file (e.g. for :func:`open_file`'s
+    ``ahead``); none for a local file."""
+    if not access.is_remote(location):
+        return ()
+    size = access.size_of(location)
+    return [(max(0, size - nbytes), size)]
+
+
+def prefetch_objects(location, h5, paths, nbytes):
+    """:func:`prefetch` the first ``nbytes`` at each object that ``paths`` name in the open file
+    ``h5`` (found in their parents' link tables: the objects themselves are not read). Nothing
+    for a local file, or when a path is not a plain hard link."""
+    if not access.is_remote(location):
+        return
+    try:
+        starts = [_address(h5, path) for path in paths]
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError):
+        return  # read as needed
+    prefetch(location, [(start, start + nbytes) for start in starts])
+
+
+def _address(h5, path):
+    parent, _, name = path.rpartition("/")
+    group = h5[parent or "/"]  # (kept while its link table is read)
+    return int(group.id.links.get_info(name.encode()).u)
 
 
 @contextmanager

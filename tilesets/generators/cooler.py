@@ -55,7 +55,9 @@ def tileset_info(source):
 
 def chromsizes(source):
     cooler_file = _open(source.datafile)
-    return [tuple(row) for row in cooler_file.info()["chromsizes"]]
+    with _reading():
+        names, lengths = cooler_file.chroms()
+    return list(zip(names, lengths))
 
 
 def tiles(source, requests, options=None):
@@ -66,7 +68,7 @@ def tiles(source, requests, options=None):
     """
     cooler_file = _open(source.datafile)
     with _reading():
-        genome = cooler_file.info()["max_pos"][0]
+        genome = cooler_file.genome_length()
     nlevels = len(cooler_file.levels)
 
     wanted = []  # (request, zoom, x, y, transform)

@@ -11,6 +11,11 @@ Bin positions are computed from the chromosome offsets (fixed-size bins) instead
 Open files and per-resolution metadata are cached per process; index and weight vectors are kept
 in a byte-bounded cache of whole vectors (:class:`tilesets.formats.hdf5.VectorCache`), very large
 ones being read in slices instead.
+
+Opening a file reads only its layout; a level is read and checked when first used, and
+tileset_info reads one group's chromosomes and every level's bin columns. That keeps a remote
+file's first tiles to few requests, together with two fetches ahead (``TAIL_BYTES``,
+:meth:`CoolerFile._fetch_level_heads`).
 """
 
 import bisect
@@ -44,6 +49,14 @@ ARRAY_CACHE_BYTES = 512 * 2**20
 ARRAY_MAX_BYTES = 64 * 2**20
 HDF5_CHUNK_CACHE = 8 * 2**20  # per dataset; pixel chunks are shared by neighbouring tiles
 
+# Remote files: bytes fetched ahead at the end of the file when it is opened, and at the start of
+# every level's group before tileset_info reads them (CoolerFile._fetch_level_heads). The end:
+# ``cooler zoomify`` writes the finest resolution first, so the coarsest ones, which the first
+# tiles of a view read, lie near the end, followed by what was written last (root attributes,
+# the list of resolutions) and by the weights that balancing appends.
+TAIL_BYTES = 4 * 2**20
+LEVEL_HEAD_BYTES = 32 * 2**10
+
 _TOKENS = itertools.count(1)
 VECTORS = hdf5.VectorCache(ARRAY_CACHE_BYTES, ARRAY_MAX_BYTES)
 
@@ -57,11 +70,13 @@ def _text(value):
     return str(value)
 
 
-def _is_cooler(group):
-    return isinstance(group, h5py.Group) and all(name in group for name in COOLER_DATASETS)
+def _is_cooler(group, names=COOLER_DATASETS):
+    return isinstance(group, h5py.Group) and all(name in group for name in names)
 
 
 def _missing(group):
+    if not isinstance(group, h5py.Group):
+        return list(COOLER_DATASETS)
     return [name for name in COOLER_DATASETS if name not in group]
 
 
@@ -172,12 +187,18 @@ def _storage_square(group):
 
 
 class CoolerFile:
-    """An open cooler file: its layout, zoom levels (coarsest first) and lazily built metadata."""
+    """An open cooler file: its layout, zoom levels (coarsest first) and lazily built metadata.
+
+    Opening reads only the layout: the resolution names (or the legacy groups). A level's
+    groups are opened, and its structure checked, when it is first used (:meth:`level`);
+    ``tileset_info`` (:meth:`info`) reads the chromosomes of one group and the bin columns of
+    every level."""
 
     def __init__(self, location):
         if not access.is_file(location):
             raise GeneratorError("the file does not exist")
         self.h5 = hdf5.open_file(location, "not an HDF5 file (cooler files are HDF5)",
+                                 ahead=hdf5.tail(location, TAIL_BYTES),
                                  rdcc_nbytes=HDF5_CHUNK_CACHE, rdcc_nslots=10007)
         try:
             self._classify()
@@ -187,29 +208,32 @@ class CoolerFile:
         except Exception as exc:
             self.h5.close()
             raise GeneratorError(f"unreadable cooler file: {exc}") from None
+        self.location = location
         self.token = next(_TOKENS)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # info() reads chroms() under it
+        self._groups = {}
         self._levels = {}
+        self._chroms = None
+        self._genome = None
         self._info = None
 
     def _classify(self):
+        """The layout, ``levels`` ((resolution, group path), coarsest first) and the path of the
+        group tileset_info describes."""
         h5 = self.h5
         if "resolutions" in h5:
             group = h5["resolutions"]
             if not isinstance(group, h5py.Group) or not len(group):
                 raise GeneratorError("the resolutions group is empty")
-            by_resolution = {}
-            for name in group.keys():
+            names = list(group.keys())
+            for name in names:
                 if not name.isdigit() or int(name) <= 0:
                     raise GeneratorError(f"resolutions/{name} is not a resolution in bp")
-                if not _is_cooler(group[name]):
-                    missing = ", ".join(_missing(group[name]))
-                    raise GeneratorError(f"resolutions/{name} is not a cooler (missing {missing})")
-                by_resolution[int(name)] = group[name]
+            by_resolution = {int(name): f"resolutions/{name}" for name in names}
             self.layout = "multires"
             self.resolutions = sorted(by_resolution)
             self.levels = [(r, by_resolution[r]) for r in sorted(by_resolution, reverse=True)]
-            self.info_group = group[list(group.keys())[0]]  # first in HDF5 order, as the reference
+            self._info_path = f"resolutions/{names[0]}"  # first in HDF5 order, as the reference
         elif "max-zoom" in h5.attrs:
             try:
                 max_zoom = int(h5.attrs["max-zoom"])
@@ -217,37 +241,65 @@ class CoolerFile:
                 raise GeneratorError("the max-zoom attribute is not an integer") from None
             if max_zoom < 0:
                 raise GeneratorError("the max-zoom attribute is negative")
-            groups = []
-            for zoom in range(max_zoom + 1):
-                if str(zoom) not in h5 or not _is_cooler(h5[str(zoom)]):
-                    raise GeneratorError(f"max-zoom is {max_zoom} but group {zoom} is not a cooler")
-                groups.append(h5[str(zoom)])
-            binsize = groups[-1].attrs.get("bin-size")
-            if not isinstance(binsize, (int, np.integer)) or int(binsize) <= 0:
-                raise GeneratorError(f"group {max_zoom} has no bin-size attribute")
             self.layout = "legacy"
             self.max_zoom = max_zoom
+            for zoom in range(max_zoom + 1):
+                if str(zoom) not in h5:
+                    raise GeneratorError(self._not_cooler(zoom))
+            last = h5[str(max_zoom)]
+            if not _is_cooler(last):
+                raise GeneratorError(self._not_cooler(max_zoom))
+            binsize = last.attrs.get("bin-size")
+            if not isinstance(binsize, (int, np.integer)) or int(binsize) <= 0:
+                raise GeneratorError(f"group {max_zoom} has no bin-size attribute")
             self.max_width = int(binsize) * TILE_SIZE * 2**max_zoom
             # Zoom z covers max_width / 2^z with 256 cells: bin-size(N) × 2^(N−z) bp per cell.
-            self.levels = [(int(binsize) * 2 ** (max_zoom - z), groups[z]) for z in range(max_zoom + 1)]
-            self.info_group = groups[0]
+            self.levels = [(int(binsize) * 2 ** (max_zoom - z), str(z)) for z in range(max_zoom + 1)]
+            self._info_path = "0"
         elif _is_cooler(h5["/"]):
             binsize = h5.attrs.get("bin-size")
             if not isinstance(binsize, (int, np.integer)) or int(binsize) <= 0:
                 raise GeneratorError("a single-resolution cooler with bins of varying size is not supported")
             self.layout = "single"
             self.resolutions = [int(binsize)]
-            self.levels = [(int(binsize), h5["/"])]
-            self.info_group = h5["/"]
+            self.levels = [(int(binsize), "/")]
+            self._info_path = "/"
         else:
             raise GeneratorError(
                 "an HDF5 file without cooler data (no resolutions/<bp> groups, no max-zoom attribute, "
                 "no chroms/bins/pixels at the root)"
             )
 
+    def _not_cooler(self, zoom, group=None):
+        """The error text for a level whose group is not a cooler (``group``: the opened group,
+        to name what it lacks)."""
+        if self.layout == "legacy":
+            return f"max-zoom is {self.max_zoom} but group {zoom} is not a cooler"
+        name = self.levels[zoom][1]
+        return f"{name} is not a cooler (missing {', '.join(_missing(group))})"
+
     def close(self):
         if self.h5.id.valid:
             self.h5.close()
+
+    def _group(self, path):
+        group = self._groups.get(path)
+        if group is None:
+            group = self._groups[path] = self.h5[path]
+        return group
+
+    @property
+    def info_group(self):
+        """The group whose chromosomes and attributes tileset_info reports."""
+        return self._group(self._info_path)
+
+    def _checked(self, zoom, names=COOLER_DATASETS):
+        """The group of level ``zoom``, GeneratorError when it lacks one of ``names`` (the
+        message lists everything a cooler needs that it lacks)."""
+        group = self._group(self.levels[zoom][1])
+        if not _is_cooler(group, names):
+            raise GeneratorError(self._not_cooler(zoom, group))
+        return group
 
     def level(self, zoom):
         level = self._levels.get(zoom)
@@ -255,9 +307,24 @@ class CoolerFile:
             with self._lock:
                 level = self._levels.get(zoom)
                 if level is None:
-                    resolution, group = self.levels[zoom]
-                    level = self._levels[zoom] = Level(self.token, group, resolution)
+                    group = self._checked(zoom)
+                    level = self._levels[zoom] = Level(self.token, group, self.levels[zoom][0])
         return level
+
+    def chroms(self):
+        """(names, lengths) of the group tileset_info describes."""
+        if self._chroms is None:
+            with self._lock:
+                if self._chroms is None:
+                    zoom = next(z for z, (_, path) in enumerate(self.levels) if path == self._info_path)
+                    self._chroms = _read_chroms(self._checked(zoom, ("chroms/name", "chroms/length")))
+        return self._chroms
+
+    def genome_length(self):
+        """The sum of the chromosome lengths (tileset_info's ``max_pos``)."""
+        if self._genome is None:
+            self._genome = sum(self.chroms()[1])
+        return self._genome
 
     def info(self):
         if self._info is None:
@@ -266,15 +333,29 @@ class CoolerFile:
                     self._info = self._make_info()
         return self._info
 
+    def _fetch_level_heads(self):
+        """For a remote file: fetch the first bytes of every level's group (its header and those
+        of its chroms, bins and pixels groups) in one batch, as tileset_info is about to read
+        them all. The coarse levels are small and lie next to each other: their groups come in
+        one request."""
+        if len(self.levels) > 1:
+            hdf5.prefetch_objects(self.location, self.h5, [path for _, path in self.levels], LEVEL_HEAD_BYTES)
+
+    def _columns(self, zoom):
+        """The bin columns of level ``zoom``."""
+        return self._checked(zoom, ("bins/chrom", "bins/start"))["bins"].keys()
+
     def _make_info(self):
-        names, lengths = _read_chroms(self.info_group)
+        self._fetch_level_heads()
+        names, lengths = self.chroms()
         total = sum(lengths)
         chromsizes = [[name, length] for name, length in zip(names, lengths)]
         if self.layout == "legacy":
             transforms = []  # union over groups 0 … N-1, in order of first appearance
-            for _, group in self.levels[:-1]:
+            for zoom in range(len(self.levels) - 1):
+                columns = self._columns(zoom)
                 for name in TRANSFORMS:
-                    if name in group["bins"] and name not in transforms:
+                    if name in columns and name not in transforms:
                         transforms.append(name)
             info = {
                 "min_pos": [0, 0],
@@ -290,7 +371,8 @@ class CoolerFile:
                 info["mirror_tiles"] = "false"
             return info
         # multires and single: a transform is offered when every resolution has its column
-        transforms = [t for t in TRANSFORMS if all(t in group["bins"] for _, group in self.levels)]
+        columns = [set(self._columns(zoom)) for zoom in range(len(self.levels))]
+        transforms = [t for t in TRANSFORMS if all(t in found for found in columns)]
         info = {
             "resolutions": list(self.resolutions),
             "transforms": [dict(DESCRIPTIONS[t]) for t in transforms],
