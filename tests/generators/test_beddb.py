@@ -388,8 +388,9 @@ def test_http_chrom_sizes(anon_client, genes):
 def test_http_private(anon_client, owner, owner_client, v3, db):
     ingest_tileset(datafile=str(v3[0]), filetype="beddb", datatype="gene-annotation", uid="mine", owner=owner,
                    private=True)
-    assert anon_client.get("/api/v1/tileset_info/?d=mine").json() == {"mine": {"error": "Forbidden"}}
-    assert anon_client.get("/api/v1/tiles/?d=mine.0.0").json() == {}
+    unknown = {"error": "No such tileset with uid: mine"}  # a private tileset reads as an unknown one
+    assert anon_client.get("/api/v1/tileset_info/?d=mine").json() == {"mine": unknown}
+    assert anon_client.get("/api/v1/tiles/?d=mine.0.0").json() == {"mine.0.0": unknown}
     assert len(owner_client.get("/api/v1/tiles/?d=mine.0.0").json()["mine.0.0"]) >= PER_TILE
 
 

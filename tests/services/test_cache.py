@@ -61,8 +61,9 @@ def test_permission_is_checked_before_the_cache(cache_on, counted, outside, owne
     make(outside, "secret", owner=owner, private=True)
     assert "secret.0.1" in owner_client.get("/api/v1/tiles/?d=secret.0.1").json()
     assert len(cache_on.keys("*")) == 1
-    assert anon_client.get("/api/v1/tiles/?d=secret.0.1").json() == {}
-    assert other_client.get("/api/v1/tiles/?d=secret.0.1").json() == {}
+    unknown = {"secret.0.1": {"error": "No such tileset with uid: secret"}}  # as an unknown uid, not the cached tile
+    assert anon_client.get("/api/v1/tiles/?d=secret.0.1").json() == unknown
+    assert other_client.get("/api/v1/tiles/?d=secret.0.1").json() == unknown
 
 
 def test_delete_and_reingest_invalidate(cache_on, counted, outside, owner, owner_client, anon_client):
