@@ -181,14 +181,15 @@ def _block_reader(reader, buffer_size, check_section):
 class BbiStructure:
     """What :func:`check_bbi` read: byte order (``"<"`` or ``">"``), the size of the largest
     uncompressed block (0: blocks are stored uncompressed), the zoom levels as
-    ``(reduction, data offset, index offset)`` in file order, ``{name: length}`` and
-    ``{name: chromosome id or None}`` (see :func:`_walk_bpt`)."""
+    ``(reduction, data offset, index offset)`` in file order, ``{name: length}``,
+    ``{name: chromosome id or None}`` (see :func:`_walk_bpt`) and the offset of the R tree
+    index of the base-level data."""
 
-    __slots__ = ("order", "buffer_size", "zooms", "chroms", "chrom_ids")
+    __slots__ = ("order", "buffer_size", "zooms", "chroms", "chrom_ids", "data_index")
 
-    def __init__(self, order, buffer_size, zooms, chroms, chrom_ids):
+    def __init__(self, order, buffer_size, zooms, chroms, chrom_ids, data_index=0):
         self.order, self.buffer_size, self.zooms = order, buffer_size, zooms
-        self.chroms, self.chrom_ids = chroms, chrom_ids
+        self.chroms, self.chrom_ids, self.data_index = chroms, chrom_ids, data_index
 
 
 _MAGIC = {"bigWig": BIGWIG_MAGIC, "bigBed": BIGBED_MAGIC}
@@ -200,10 +201,15 @@ def _autosql_check(reader, offset):
     end = min(reader.size, offset + _MAX_AUTOSQL)
     if offset >= reader.size:
         raise _Corrupt("the autoSql text lies beyond the end of the file (truncated?)")
-    text = reader.read(offset, end - offset, "autoSql text")
-    stop = text.find(b"\0")
-    if stop < 0:
-        raise _Corrupt("the autoSql text has no end")
+    text, chunk = b"", 4096  # a few KB at a time: a remote file is not read a megabyte ahead
+    while True:
+        text += reader.read(offset + len(text), min(chunk, end - offset - len(text)), "autoSql text")
+        stop = text.find(b"\0")
+        if stop >= 0:
+            break
+        if offset + len(text) >= end:
+            raise _Corrupt("the autoSql text has no end")
+        chunk *= 2
     try:
         text[:stop].decode("ascii")
     except UnicodeDecodeError:
@@ -287,7 +293,7 @@ def check_bbi(reader, kind, deep=True):
         _walk_cir(reader, index_offset, f"zoom level {level} index", zoom_check)
     return BbiStructure(reader.order, buffer_size,
                         [(reduction, data_offset, index_offset) for reduction, _, data_offset, index_offset in zooms],
-                        chroms, chrom_ids)
+                        chroms, chrom_ids, full_index)
 
 
 def unreadable(exc, kind):

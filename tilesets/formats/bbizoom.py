@@ -6,7 +6,9 @@ about 2 ms for a coarse bigWig tile, nearly all of it decompressing the same zoo
 every tile and statistic. :meth:`ZoomReader.summaries` chooses the zoom level and the records as
 pybbi does and leaves the arithmetic to :mod:`.bbisummary`. It returns None whenever pybbi would
 not use a zoom level (the caller then asks pybbi), and also when it cannot promise pybbi's exact
-numbers (see "Falling back" below).
+numbers (see "Falling back" below). :meth:`ZoomReader.data_summaries` covers the windows pybbi
+summarises from the base-level data instead, read by :mod:`.bbidata` (the generator uses it for
+remote files, where pybbi would run in a helper process).
 
 What pybbi does here (its ``array_query_summarized`` and the bundled UCSC ``bbiRead.c``):
 
@@ -35,16 +37,19 @@ Thread safety: lazy loading takes the reader's lock, the block cache its own; de
 outside the locks (two threads may decode the same block once each; both results are equal).
 
 Malformed data met here (a block that does not decompress, has a size that is not a whole number of
-records, or lies beyond the file) raises FormatError with a one-line message.
+records, or lies beyond the file) raises FormatError with a one-line message; a remote read that
+fails raises its RemoteError (which names the URL) as it is.
 """
 
 import threading
 
 import numpy as np
 
+from .bbidata import DataReader
 from .bbifile import _Corrupt, _Reader, cir_leaves, open_checked, read_block, unreadable
 from .bbisummary import summarize
 from .lru import LRU
+from .remote_config import RemoteError
 
 BLOCK_CACHE_BYTES = 64 << 20
 MAX_QUERY_BYTES = 16 << 20
@@ -100,6 +105,8 @@ class ZoomReader:
     def __init__(self, location):
         self._data, structure = open_checked(location, "bigWig")
         self._reader = _Reader(self._data, self._data.size)
+        self._reader.order = structure.order
+        self.data = DataReader(self._reader, structure)
         self.chroms = structure.chroms
         self._ids = structure.chrom_ids
         self._zooms = structure.zooms
@@ -153,11 +160,38 @@ class ZoomReader:
         valid_end = min(end, size)
         try:
             records = self._records(level, chrom_id, start, valid_end)
+        except RemoteError:
+            raise  # names the URL; the tile service reports it (and re-probes a changed file)
         except (_Corrupt, OSError) as exc:
             raise unreadable(exc, "bigWig") from None
         if records is None:
             return None
         return summarize(records, start, end, bins, start, valid_end, stats)
+
+    def data_summaries(self, chrom, start, end, bins, stats):
+        """As :meth:`summaries`, where pybbi summarises the base-level data instead (no zoom
+        level fine enough), from the blocks :mod:`.bbidata` reads and keeps decoded. None when
+        pybbi would use a zoom level, or when this cannot reproduce pybbi's answer (see
+        :mod:`.bbidata` and :mod:`.bbisummary`)."""
+        chrom_id = self.data.chrom_id(chrom)
+        size = self.chroms.get(chrom)
+        if chrom_id is None or size is None or start < 0 or end <= start or start > size or bins < 1:
+            return None
+        if self.best_level(start, end, bins) is not None:
+            return None
+        valid_end = min(end, size)
+        try:
+            intervals = self.data.bigwig_intervals(chrom_id, start, valid_end)
+        except RemoteError:
+            raise
+        except (_Corrupt, OSError) as exc:
+            raise unreadable(exc, "bigWig") from None
+        if intervals is None:
+            return None
+        starts, ends = intervals[0], intervals[1]
+        if len(starts) > 1 and np.any(ends[:-1] > starts[1:]):
+            return None  # not sorted and disjoint: pybbi's walk over such a list is its own
+        return summarize(intervals, start, end, bins, start, valid_end, stats, full=True)
 
     # --- reading ---------------------------------------------------------------------------
 

@@ -36,6 +36,11 @@ pybbi wraps the UCSC library, whose error handler ends the whole process on a ma
 Nothing reaches pybbi before :mod:`tilesets.formats.bbifile` has checked the file in Python: the
 header, zoom, chromosome-tree and R-tree checks shared with bigWig (``check_bbi``), plus the
 autoSql text and, at ingest, every data record of every block.
+
+A remote file's records are read in this process (:mod:`tilesets.formats.bbidata`: the same
+records in the same order as pybbi's, from blocks kept decoded), since pybbi would run in a
+helper process and send every interval list across; pybbi, opened in a helper only when first
+needed, answers the queries that module declines.
 """
 
 import hashlib
@@ -44,7 +49,8 @@ import threading
 
 import numpy as np
 
-from ..formats import pybbi
+from ..formats import access, pybbi
+from ..formats.bbidata import OpenData
 from ..formats.openfiles import OpenFiles
 from .base import Generator, GeneratorError, each_tile
 from .bigwig import (  # shared with bigWig: layout, zoom math, modes
@@ -56,19 +62,40 @@ DEFAULT_RANGE_MODE = "significant"
 MIN_ELEMENTS = 1
 MAX_ELEMENTS = 200
 DEFAULT_SCORE = 0
+# False: remote files' records come from pybbi in its helper process (tests).
+IN_PROCESS_DATA = True
 
 
 # --- open files ---------------------------------------------------------------------------
 
 
 class _BigBedFile:
-    """An open pybbi handle with the file's chromosomes; fetches are serialised by a lock."""
+    """An open bigBed: a pybbi handle (fetches serialised by a lock) and the file's chromosomes.
+    When pybbi would read the file in a helper process (an http(s) URL), its records are read in
+    this process instead and pybbi is opened only if a query needs it."""
 
     def __init__(self, location):
-        self.handle = pybbi.open_checked(location, "bigBed")
-        if not self.handle.is_bigbed:
-            raise GeneratorError("not a bigBed file")
-        self.sizes = dict(self.handle.chromsizes)
+        self._handle = None
+        self.data = None
+        if access.is_remote(location):
+            data = OpenData(location, "bigBed")  # the structure check that precedes pybbi
+            try:
+                self._pinned = data.pinned_path()  # the file just checked (s3: a whole copy)
+                if access.is_remote(self._pinned):
+                    self.data = data
+                else:
+                    self._handle = pybbi.open_path(self._pinned, "bigBed")
+            finally:
+                if self.data is None:
+                    data.close()
+        else:
+            self._handle = pybbi.open_checked(location, "bigBed")
+        if self.data is not None:
+            self.sizes = dict(self.data.chroms)  # the chromosome tree pybbi reads too
+        else:
+            if not self._handle.is_bigbed:
+                raise GeneratorError("not a bigBed file")
+            self.sizes = dict(self._handle.chromsizes)
         self.lock = threading.Lock()
         self.own_layout = _Layout(own_chromsizes(self.sizes))
 
@@ -79,8 +106,15 @@ class _BigBedFile:
         length = self.sizes.get(name)
         if not length or start > length:  # pybbi: KeyError / ValueError (reference: 500)
             return []
+        end = min(end, length)
+        if self.data is not None and IN_PROCESS_DATA:
+            found = self.data.records(name, start, end)
+            if found is not None:
+                return found
         with self.lock:
-            return list(self.handle.fetch_intervals(name, start, min(end, length), iterator=True))
+            if self._handle is None:
+                self._handle = pybbi.open_path(self._pinned, "bigBed")
+            return list(self._handle.fetch_intervals(name, start, end, iterator=True))
 
 
 _open_files = OpenFiles(_BigBedFile, maxsize=64, what="the file")

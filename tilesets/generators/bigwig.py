@@ -17,6 +17,10 @@ levels, chromosome tree, index roots; :class:`~tilesets.formats.bbizoom.ZoomRead
 Where pybbi would summarise a window from a zoom level (coarse tiles),
 :mod:`tilesets.formats.bbizoom` computes the same numbers, bit for bit, from zoom blocks it keeps
 decoded in memory; pybbi still reads the raw data for finer windows and every case it declines.
+For a remote file pybbi would run in a helper process (a round trip per call), so the finer
+windows are summarised in this process too, from the base-level data read by
+:mod:`tilesets.formats.bbidata` (the same numbers again); pybbi, opened in a helper only when
+first needed, answers what those decline.
 """
 
 import functools
@@ -24,7 +28,7 @@ import threading
 
 import numpy as np
 
-from ..formats import pybbi
+from ..formats import access, pybbi
 from ..formats.bbizoom import ZoomReader
 from ..formats.openfiles import OpenFiles
 from . import genome
@@ -37,6 +41,8 @@ TILE_SIZE = 1024
 NAN = float("nan")
 # False: every summary comes from pybbi (tests compare both paths).
 NUMPY_ZOOMS = True
+# False: remote files' base-level data are summarised by pybbi in its helper process (tests).
+IN_PROCESS_DATA = True
 
 AGGREGATION_MODES = (("mean", "Mean"), ("min", "Min"), ("max", "Max"), ("std", "Standard Deviation"))
 RANGE_MODES = (("minMax", "Min-Max"), ("whisker", "Whisker"))
@@ -72,19 +78,47 @@ class _Layout:
 
 
 class _BigWigFile:
-    """An open pybbi handle with the file's chromosomes (pybbi fetches are serialised by a lock)
-    and the file's zoom levels for :mod:`.bbizoom`."""
+    """An open bigWig: its zoom levels and base-level data read in this process
+    (:class:`~tilesets.formats.bbizoom.ZoomReader`), a pybbi handle for the rest (its fetches
+    serialised by a lock), the file's chromosomes and their natural layout.
+
+    pybbi is opened at once on the file the zoom reader checked, unless it would read it in a
+    helper process (an http(s) URL): then only when a summary needs it."""
 
     def __init__(self, location):
         self.zooms = ZoomReader(location)  # also the structure check that must precede pybbi
-        try:
-            self.handle = pybbi.open_path(self.zooms.pinned_path(location), "bigWig")  # the file just checked
-        except GeneratorError:
-            self.zooms.close()
-            raise
-        self.sizes = dict(self.handle.chromsizes)
+        self._pinned = self.zooms.pinned_path(location)  # the file just checked (s3: a whole copy)
+        self.remote = access.is_remote(self._pinned)  # pybbi would run in a helper process
+        self._handle = None
+        if self.remote:
+            self.sizes = dict(self.zooms.chroms)  # the chromosome tree pybbi reads too
+        else:
+            try:
+                self._handle = pybbi.open_path(self._pinned, "bigWig")
+            except GeneratorError:
+                self.zooms.close()
+                raise
+            self.sizes = dict(self._handle.chromsizes)
         self.lock = threading.Lock()
         self.own_layout = _Layout(own_chromsizes(self.sizes))
+
+    def fetch(self, name, start, end, bins, stats):
+        """pybbi's summaries ``stats`` of ``bins`` parts of [start, end) (NaN where missing)."""
+        with self.lock:
+            if self._handle is None:
+                self._handle = pybbi.open_path(self._pinned, "bigWig")
+            return [self._handle.fetch(name, start, end, bins=bins, missing=NAN, summary=stat) for stat in stats]
+
+    def summaries(self, name, start, end, bins, stats):
+        """The same numbers as :meth:`fetch`, computed in this process where it can."""
+        fetched = None
+        if NUMPY_ZOOMS:
+            fetched = self.zooms.summaries(name, start, end, bins, stats)
+            if fetched is None and self.remote and IN_PROCESS_DATA:
+                fetched = self.zooms.data_summaries(name, start, end, bins, stats)
+        if fetched is None:
+            fetched = self.fetch(name, start, end, bins, stats)
+        return fetched
 
 
 _open_files = OpenFiles(_BigWigFile, maxsize=64, what="the file")
@@ -181,13 +215,7 @@ def tile_values(bigwig, layout, zoom, x, mode="mean"):
     position = 0
     for name, piece_start, piece_end, bins, keep in plan:
         if name is not None and keep:
-            fetched = None
-            if NUMPY_ZOOMS:
-                fetched = bigwig.zooms.summaries(name, piece_start, piece_end, bins, stats)
-            if fetched is None:
-                with bigwig.lock:
-                    fetched = [bigwig.handle.fetch(name, piece_start, piece_end, bins=bins, missing=NAN, summary=stat)
-                               for stat in stats]
+            fetched = bigwig.summaries(name, piece_start, piece_end, bins, stats)
             for column, column_values in enumerate(fetched):
                 if ranged:
                     values[position:position + keep, column] = column_values[:keep]
