@@ -140,7 +140,9 @@ class DiskCache:
                     _unlink(path)
                 continue
             if name.endswith(SUFFIX):
-                found.append((path, stat.st_size, stat.st_mtime))
+                # a sparse entry (a mirror, sparse_mirror.py) counts the disk space it uses
+                used = min(stat.st_size, getattr(stat, "st_blocks", stat.st_size // 512 + 1) * 512)
+                found.append((path, used, stat.st_mtime))
         return found
 
     @staticmethod

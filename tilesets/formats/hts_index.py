@@ -165,6 +165,56 @@ class BinIndex:
         return [(vbeg, vend) for vbeg, vend in ref.chunks(reg2bins(beg, end, self.min_shift, self.depth))
                 if vend > floor]
 
+    def read_chunks(self, ref_id, beg, end, pruned=True):
+        """The chunks htslib's iterator may read for ``[beg, end)`` of ``ref_id``, as a superset:
+        the region's bins' chunks that end after the lower bound of the bin htslib's walk finds
+        (htslib's own bound is never below it: it only raises it with the linear index), cut
+        where htslib cuts them, at the first chunk of the next bin to the right of the region.
+        ``pruned=False``: every chunk of the bins, uncut."""
+        if ref_id is None or not 0 <= ref_id < len(self.refs):
+            return []
+        ref = self.refs[ref_id]
+        if beg >= min(end, self.max_position) or not ref.n_bins:
+            return []
+        chunks = ref.chunks(reg2bins(beg, min(end, self.max_position), self.min_shift, self.depth))
+        if not pruned:
+            return chunks
+        floor, cut = self._walk_floor(ref, beg), self._next_bin_start(ref, end)
+        return [(vbeg, min(vend, cut)) for vbeg, vend in chunks if vend > floor and vbeg < cut]
+
+    def _next_bin_start(self, ref, end):
+        """htslib's upper cut: the first chunk's start of the first bin right of ``end`` (moving
+        right, and up at a first child), or no cut."""
+        bin_ = finest_level(self.depth)[0] + ((end - 1) >> self.min_shift) + 1
+        if bin_ >= pseudo_bin(self.depth) - 1:
+            bin_ = 0
+        while True:
+            while bin_ % 8 == 1:
+                bin_ = (bin_ - 1) >> 3
+            if bin_ == 0:
+                return 1 << 64
+            found = ref.chunks([bin_])
+            if found:
+                return found[0][0]
+            bin_ += 1
+
+    def _walk_floor(self, ref, beg):
+        first = finest_level(self.depth)[0]
+        bin_ = first + (beg >> self.min_shift)
+        while bin_ and not ref.has(bin_):  # left to the previous sibling, else up to the parent
+            parent = (bin_ - 1) >> 3
+            bin_ = bin_ - 1 if bin_ > (parent << 3) + 1 else parent
+        if not ref.has(bin_):
+            return 0
+        if ref.linear is None:
+            return ref.loffset(bin_)
+        level, top = 0, bin_  # BAI/TBI: the linear index at the bin's first window, as loaded
+        while top:
+            top, level = (top - 1) >> 3, level + 1
+        window = (bin_ - ((1 << (3 * level)) - 1) // 7) << (3 * (self.depth - level))
+        value = int(ref.linear[window]) if window < len(ref.linear) else 0
+        return 0 if value == (1 << 64) - 1 else value
+
 
 def _parse_binned_refs(data, pos, n_ref, csi, depth):
     """Walk the per-reference sections once, keeping only where each bin's chunks are."""

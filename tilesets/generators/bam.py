@@ -29,28 +29,33 @@ returns it, so concurrent requests never share one. The index (``.bai`` or ``.cs
 ingest (``--indexfile``), found beside the file (``<file>.bai``/``<file>.csi``), or built at
 ingest with ``pysam.index`` into the server's folder when the BAM is coordinate-sorted.
 
-Remote BAMs: htslib reads an http(s) data file by its probed URL itself (``access.library_name``;
-an s3 one from a whole local copy), and always gets its index as a local file
-(``access.local_path``, a copy in the bounded disk cache): given a remote index URL, htslib would
-download it into the working directory. A remote BAM needs its index given (none is built).
+Remote BAMs (http(s) and s3): htslib reads a sparse local mirror of the file
+(:mod:`~tilesets.formats.bam_mirror`), into which the bytes a tile's reads need are fetched first
+through the remote layer, so htslib never touches the network; its index is a local file
+(``access.local_path``, a copy in the bounded disk cache). A server failing a fetch fails that
+tile; htslib failing on the mirror gets the tile's bytes fetched again and one more try. The
+header is read by byte ranges; ``validate`` checks the first record of each reference the index
+places reads on. A remote BAM needs its index given (none is built).
 """
 
 import math
-import os
 import threading
 from contextlib import contextmanager
 
 import pysam
 
 from ..formats import access
+from ..formats.bam_mirror import MirroredBam, first_record_refs, without_paths
 from ..formats.bgzf import CompressionError
-from ..formats.hts_headers import bam_header, check_bam
+from ..formats.errors import FormatError
+from ..formats.hts_headers import bam_header
 from ..formats.hts_index import BinSizes, IndexKindError, IndexLayoutError, load_index
 from ..formats.lru import LRU
 from ..formats.openfiles import OpenFiles
 from ..formats.remote_config import RemoteError
 from ..formats.version import file_version
 from . import bigwig, genome
+from .bam_index import build_index, check_is_bam, one_line
 from .bam_reads import add_reads, empty_tile
 from .base import Generator, GeneratorError, HtsgetFormat, each_tile
 from .hts import bam_facts
@@ -58,7 +63,6 @@ from .tile_width import max_tile_width
 
 TILE_SIZE = 256
 MAX_ESTIMATED_BYTES = 4e6  # compressed bytes a tile may read, estimated from the index
-CSI_ABOVE = (1 << 29) - 1  # a .bai cannot index positions beyond 2^29 - 1: build a .csi instead
 POOL_SIZE = 4  # idle pysam handles kept per (file, index)
 
 
@@ -70,19 +74,11 @@ def max_zoom_of(total):
 # --- the file and its index ---------------------------------------------------------------------
 
 
-def _kind_of(path):
-    """Raise GeneratorError unless ``path`` is a BAM file (by content, not by name)."""
-    try:
-        check_bam(path)
-    except OSError as exc:
-        raise GeneratorError(f"cannot read the file: {exc.strerror or exc}") from None
-
-
 class _IndexSizes(BinSizes):
     """What the reference reads from a ``.bai``/``.csi`` to estimate a tile's size: per reference,
     the compressed bytes of the chunks of each finest-level bin; plus the largest file offset."""
 
-    def __init__(self, path):
+    def __init__(self, path, keep=False):
         try:
             index = load_index(path, kinds=("bai", "csi"))
         except OSError as exc:
@@ -96,25 +92,29 @@ class _IndexSizes(BinSizes):
         except GeneratorError:
             raise GeneratorError("the index is truncated or damaged") from None
         super().__init__(index)
+        self.index = index if keep else None  # (a remote BAM's reader asks it which bytes to fetch)
 
 
 class _BamFile:
     """One BAM: its header, the natural-order layout, pools of pysam handles and parsed indexes."""
 
     def __init__(self, location):
-        _kind_of(location)
-        self.path = access.library_name(location)  # what htslib opens: the path, or the probed URL
-        if access.is_remote(location):  # htslib opening a URL without its index fetches one into the cwd
-            references = bam_header(location)["references"]
-            self.references = [name for name, _ in references]
-            self.lengths = [int(length) for _, length in references]
+        check_is_bam(location)
+        self.location = location
+        self.path = location
+        self.mirrored = None  # a remote BAM: htslib reads its local mirror
+        if access.is_remote(location):
+            header = bam_header(location)
+            self.references = [name for name, _ in header["references"]]
+            self.lengths = [int(length) for _, length in header["references"]]
+            self.mirrored = MirroredBam(location, header["header_end"])
         else:
             try:
                 with pysam.AlignmentFile(self.path, "rb", check_sq=False) as handle:
                     self.references = list(handle.references)
                     self.lengths = [int(length) for length in handle.lengths]
             except (OSError, ValueError) as exc:
-                raise GeneratorError(f"cannot open the BAM: {_one_line(exc)}") from None
+                raise GeneratorError(f"cannot open the BAM: {one_line(exc)}") from None
         if not self.references:
             raise GeneratorError("the BAM header lists no reference sequences (unaligned BAM?)")
         self.tids = {name: tid for tid, name in enumerate(self.references)}
@@ -126,6 +126,16 @@ class _BamFile:
 
     @contextmanager
     def handle(self, indexfile):
+        """A pysam handle (a local BAM) or a mirror :class:`~tilesets.formats.bam_mirror.Reader`
+        (a remote one) for this request alone."""
+        if self.mirrored is not None:
+            index = self.sizes(indexfile).index
+            reader = self.mirrored.borrow(file_version(indexfile), lambda: access.local_path(indexfile), index)
+            try:
+                yield reader
+            finally:
+                self.mirrored.give_back(reader)
+            return
         key = file_version(indexfile)
         with self._lock:
             pool = self._pools.setdefault(key, [])
@@ -134,7 +144,7 @@ class _BamFile:
             try:
                 handle = pysam.AlignmentFile(self.path, "rb", index_filename=access.local_path(indexfile))
             except (OSError, ValueError) as exc:
-                raise GeneratorError(f"cannot open the BAM with its index: {_one_line(exc)}") from None
+                raise GeneratorError(f"cannot open the BAM with its index: {one_line(exc)}") from None
         try:
             yield handle
         finally:
@@ -149,7 +159,12 @@ class _BamFile:
         key = file_version(indexfile)
         sizes = self._sizes.get(key)
         if sizes is None:
-            sizes = _IndexSizes(indexfile)
+            remote = self.mirrored is not None
+            try:  # a remote index: the local copy htslib reads too
+                path = access.local_path(indexfile) if remote else indexfile
+            except OSError as exc:
+                raise GeneratorError(f"cannot read the index: {exc.strerror or exc}") from None
+            sizes = _IndexSizes(path, keep=remote)
             if sizes.n_ref != len(self.references):
                 raise GeneratorError(f"the index does not belong to this BAM ({sizes.n_ref} references in the "
                                      f"index, {len(self.references)} in the BAM)")
@@ -160,11 +175,6 @@ class _BamFile:
 
 _open_files = OpenFiles(_BamFile, maxsize=32, what="the file", missing="the BAM file is missing")
 _open = _open_files.get
-
-
-def _one_line(exc):
-    """pysam's message on one line, without the credentials of a URL it names."""
-    return access.without_credentials(" ".join(str(exc).split())) or type(exc).__name__
 
 
 def _index_of(source):
@@ -184,8 +194,10 @@ def own_chromsizes(names, lengths):
     return [(name, int(sizes[name])) for name in genome.natural_sorted(names)]
 
 
-def tile_reads(bam, handle, sizes, zoom, x, limit):
-    """The tile ``(zoom, x)`` of an open BAM: the columns, or an ``{"error": ...}`` tile."""
+def tile_reads(bam, handle, sizes, zoom, x, limit, prepare=None):
+    """The tile ``(zoom, x)`` of an open BAM: the columns, or an ``{"error": ...}`` tile.
+    ``prepare([(ref id, start, end), ...])``, when given, makes the regions readable first and
+    returns the handle to read them with (a remote BAM's mirror reader)."""
     layout = bam.layout
     max_zoom = max_zoom_of(layout.total)
     if zoom > max_zoom:
@@ -205,6 +217,8 @@ def tile_reads(bam, handle, sizes, zoom, x, limit):
     total_size = sum(index_sizes.estimate(bam.tids[layout.names[cid]], s, e) for cid, s, e in pieces)
     if total_size > MAX_ESTIMATED_BYTES:
         return {"error": f"Tile encompasses too much data: {total_size}"}
+    if prepare is not None:
+        handle = prepare([(bam.tids[layout.names[cid]], s, e) for cid, s, e in pieces])
     columns = empty_tile()
     for cid, piece_start, piece_end in pieces:
         name = layout.names[cid]
@@ -216,69 +230,9 @@ def tile_reads(bam, handle, sizes, zoom, x, limit):
 # --- the generator -----------------------------------------------------------------------------
 
 
-def _header_sort_order(path):
-    try:
-        with pysam.AlignmentFile(path, "rb", check_sq=False) as handle:
-            return handle.header.to_dict().get("HD", {}).get("SO")
-    except (OSError, ValueError):
-        return None
-
-
-def _first_disorder(path):
-    """The first read out of coordinate order, as text, or None (reads the file up to it)."""
-    previous = (-1, -1)
-    unplaced_seen = False
-    with pysam.AlignmentFile(path, "rb", check_sq=False) as handle:
-        names = handle.references
-        for read in handle.fetch(until_eof=True):
-            tid, pos = read.reference_id, read.reference_start
-            if tid < 0:
-                unplaced_seen = True
-                continue
-            if unplaced_seen:
-                return f"read {read.query_name!r} at {names[tid]}:{pos + 1} follows unplaced unmapped reads"
-            if (tid, pos) < previous:
-                return (f"read {read.query_name!r} at {names[tid]}:{pos + 1} follows "
-                        f"{names[previous[0]]}:{previous[1] + 1}")
-            previous = (tid, pos)
-    return None
-
-
-def build_index(datafile, folder):
-    """``pysam.index`` into ``folder``: a ``.bai`` (a ``.csi`` when a reference is longer than a
-    ``.bai`` can hold). An unsorted BAM is refused with the first read out of order; so is a
-    remote one (its index must be given: indexing would read the whole file)."""
-    if access.is_remote(datafile):
-        raise GeneratorError(f"{access.shown(datafile)}: a remote BAM needs its index (.bai or .csi) given")
-    _kind_of(datafile)
-    try:
-        with pysam.AlignmentFile(datafile, "rb", check_sq=False) as handle:
-            longest = max(handle.lengths, default=0)
-    except (OSError, ValueError) as exc:
-        raise GeneratorError(f"cannot open the BAM: {_one_line(exc)}") from None
-    csi = longest > CSI_ABOVE
-    out = os.path.join(folder, os.path.basename(datafile) + (".csi" if csi else ".bai"))
-    try:
-        pysam.index(*(["-c"] if csi else []), datafile, out)
-    except pysam.SamtoolsError as exc:
-        try:
-            disorder = _first_disorder(datafile)
-        except (OSError, ValueError):
-            disorder = None
-        if disorder is not None:
-            order = _header_sort_order(datafile)
-            said = f" (the header says SO:{order})" if order and order != "coordinate" else ""
-            raise GeneratorError(f"not coordinate-sorted{said}: {disorder}; sort it with samtools sort, "
-                                 "then ingest the sorted file") from None
-        raise GeneratorError(f"samtools index failed: {_one_line(exc)}") from None
-    if not os.path.isfile(out):
-        raise GeneratorError("samtools index wrote no index")
-    return out
-
-
 def validate(datafile, indexfile=None):
     """A BAM file with reference sequences and an index (.bai/.csi) that belongs to it."""
-    _kind_of(datafile)
+    check_is_bam(datafile)
     if not indexfile:
         raise GeneratorError("a BAM index (.bai or .csi) is needed (--indexfile)")
     bam = _BamFile(datafile)
@@ -287,6 +241,9 @@ def validate(datafile, indexfile=None):
     sizes = bam.sizes(indexfile)
     if sizes.max_offset > access.size_of(datafile):
         raise GeneratorError("the index does not belong to this BAM (it points past the end of the file)")
+    if bam.mirrored is not None:
+        _check_remote_reads(bam, sizes.index, datafile)
+        return
     try:
         with pysam.AlignmentFile(bam.path, "rb", index_filename=access.local_path(indexfile)) as handle:
             if not handle.is_bam:
@@ -304,7 +261,22 @@ def validate(datafile, indexfile=None):
                 if checked >= 1000:
                     break
     except (OSError, ValueError, KeyError) as exc:
-        raise GeneratorError(f"the index does not belong to this BAM or is damaged: {_one_line(exc)}") from None
+        raise GeneratorError(f"the index does not belong to this BAM or is damaged: {one_line(exc)}") from None
+
+
+def _check_remote_reads(bam, index, datafile):
+    """A remote BAM: the first record of each reference the index places reads on (up to 1000)
+    is on that reference (read by ranges; htslib is not given the URL)."""
+    try:
+        pairs = first_record_refs(datafile, index)
+    except RemoteError:
+        raise
+    except (OSError, FormatError) as exc:
+        raise GeneratorError(f"the index does not belong to this BAM or is damaged: {one_line(exc)}") from None
+    for ref_id, found in pairs:
+        if found != ref_id:
+            raise GeneratorError(f"the index does not belong to this BAM (no reads where it puts them on "
+                                 f"{bam.references[ref_id]})")
 
 
 def chromsizes(source):
@@ -335,24 +307,38 @@ def tiles(source, requests, options=None):
         raise GeneratorError("the BAM's reference sequences all have length 0")
     indexfile = _index_of(source)
     limit = max_tile_width(source)
-    remote = access.is_remote(source.datafile)
     with bam.handle(indexfile) as handle:
 
-        failed = []
+        def sizes():
+            return bam.sizes(indexfile)
 
         def make(request):
-            if failed:  # the handle was closed after a failed read
-                raise GeneratorError(failed[0])
-            try:
-                return tile_reads(bam, handle, lambda: bam.sizes(indexfile), request.zoom, request.coords[0], limit)
-            except OSError as exc:  # htslib reading a URL: the server failed it
-                if not remote or isinstance(exc, RemoteError):
-                    raise
-                handle.close()  # its stream may be anywhere now: not lent again
-                failed.append(f"{access.shown(source.datafile)}: reading the reads failed ({_one_line(exc)})")
-                raise GeneratorError(failed[0]) from None
+            if bam.mirrored is None:
+                return tile_reads(bam, handle, sizes, request.zoom, request.coords[0], limit)
+            return _mirrored_tile(bam, handle, sizes, request, limit, source.datafile)
 
         return each_tile(requests, make, "BAM")
+
+
+def _mirrored_tile(bam, reader, sizes, request, limit, datafile):
+    """A tile of a remote BAM: a server failing a fetch fails the tile (RemoteError); htslib
+    failing on the mirror gets the tile's bytes fetched again and one more try."""
+    zoom, x = request.zoom, request.coords[0]
+    try:
+        return tile_reads(bam, None, sizes, zoom, x, limit, prepare=reader.prepare)
+    except RemoteError:
+        raise
+    except (OSError, ValueError):
+        pass
+    try:
+        reader.repair()
+        return tile_reads(bam, None, sizes, zoom, x, limit, prepare=reader.prepare)
+    except RemoteError:
+        raise
+    except (OSError, ValueError) as exc:
+        reader.close()  # the next tile opens a new handle
+        raise GeneratorError(f"{access.shown(datafile)}: reading the reads failed "
+                             f"({without_paths(one_line(exc))})") from None
 
 
 GENERATOR = Generator(
