@@ -8,15 +8,14 @@ with a small HTML page (400 or 414, or 431 for headers), before the application 
 those answers are not the API's JSON errors (docs/deployment.md lists them).
 """
 
-import multiprocessing
-import os
-
 import gunicorn.http.message
 
+from higlass_server import settings as server_settings
+
 # --- workers ----------------------------------------------------------------------------------
-# Tiles are CPU work (decoding, numpy): one sync worker per core, plus one to cover I/O waits.
-# WEB_CONCURRENCY (gunicorn's own variable) or --workers sets another number.
-workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() + 1)
+# The server's WEB_CONCURRENCY setting (environment or config.json; default: one sync worker per
+# core plus one, see higlass_server/settings.py); --workers on the command line overrides it.
+workers = server_settings.WEB_CONCURRENCY
 worker_class = "sync"
 timeout = 120  # seconds a worker may spend on one request before gunicorn restarts it
 graceful_timeout = 30  # seconds running requests get on a restart or shutdown

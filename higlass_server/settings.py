@@ -289,6 +289,12 @@ HTSGET_ORGANIZATION_NAME = get_setting("HTSGET_ORGANIZATION_NAME", "HiGlass")
 HTSGET_ORGANIZATION_URL = get_setting("HTSGET_ORGANIZATION_URL", "https://higlass.io")
 HTSGET_SERVICE_ID = get_setting("HTSGET_SERVICE_ID", "org.higlass.server.htsget")
 
+# --- serving processes (gunicorn.conf.py reads this) ------------------------------------------
+
+# Tiles are CPU work: one sync worker per core plus one for I/O waits. WEB_CONCURRENCY is the name
+# gunicorn and most platforms use.
+WEB_CONCURRENCY = get_setting("WEB_CONCURRENCY", (os.cpu_count() or 1) + 1, cast=int)
+
 # --- remote data (tilesets registered by http(s):// or s3:// URL; docs/remote.md) ------------
 
 REMOTE_ALLOW_PRIVATE_HOSTS = get_setting("REMOTE_ALLOW_PRIVATE_HOSTS", False, cast=bool)  # the SSRF guard off

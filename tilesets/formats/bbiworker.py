@@ -48,11 +48,10 @@ class _Worker:
     """One helper process and the pipe pair to it; one call at a time."""
 
     def __init__(self, udc_folder):
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
+        # ``-m`` from the project folder puts that folder first on the helper's import path.
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tilesets.formats.bbiworker", udc_folder],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=_ROOT, env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=_ROOT,
         )
         self.ready = False  # the helper says so once it has imported pybbi
 
